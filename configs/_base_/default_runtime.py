@@ -1,0 +1,39 @@
+# Runtime settings shared by every sler_ir_mm config.
+default_scope = 'mmagic'
+# Registers sler_ir_mm's components and applies its runtime fixes.
+custom_imports = dict(imports=['sler_ir_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Checkpoints go to the work dir itself, so `--resume` finds the latest.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=5000,
+        by_epoch=False,
+        max_keep_ckpts=3,
+        save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)
+
+log_level = 'INFO'
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+
+load_from = None
+resume = False
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='ConcatImageVisualizer',
+    vis_backends=vis_backends,
+    fn_key='gt_path',
+    img_keys=['gt_img', 'input', 'pred_img'],
+    bgr2rgb=True)

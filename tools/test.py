@@ -1,0 +1,96 @@
+"""Evaluate a checkpoint on a config's test sets.
+
+Examples::
+
+    python tools/test.py configs/sler_ir_mini_5task.py work_dirs/x/iter_1000.pth
+    bash tools/dist_test.sh CONFIG CKPT 8
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+# Importing the plugin first applies its runtime fixes (numpy 2, safe torch.load).
+import sler_ir_mm  # noqa: F401,I001
+from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+
+class CollectTestMetrics(Hook):
+    """Keeps the metrics of the test epoch (MMagic's MultiTestLoop.run
+    returns nothing)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.metrics: dict = {}
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self.metrics = dict(metrics or {})
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and results go '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='also write the metrics to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. test_dataloader.0.batch_size=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher for distributed testing')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file not found: {args.config}')
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    return cfg
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    collector = CollectTestMetrics()
+    runner.register_hook(collector)
+    runner.test()
+    metrics = collector.metrics
+    if args.out and runner.rank == 0:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,115 @@
+"""Train a model from an MMEngine config.
+
+Examples::
+
+    python tools/train.py configs/sler_ir_mini_5task.py
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume          # latest ckpt
+    python tools/train.py CONFIG --resume work_dirs/run1/iter_400.pth        # a given ckpt
+    bash tools/dist_train.sh CONFIG 8                                        # 8 GPUs
+"""
+import argparse
+import os
+import os.path as osp
+
+# Importing the plugin first applies its runtime fixes (numpy 2, safe torch.load)
+# before MMEngine or MMagic load anything.
+import sler_ir_mm  # noqa: F401,I001
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and checkpoints go '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        metavar='CKPT',
+        help='resume training: from CKPT if given, else from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed-precision training (CUDA, NPU or MLU devices only)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'train_cfg.max_iters=1000 "param_scheduler.0.T_max=1000"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher for distributed training')
+    # torchrun passes --local-rank (torch>=2.0) or --local_rank (older).
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the config's optimizer wrapper to AMP, or explain why not."""
+    import torch
+    from mmengine.device import is_mlu_available, is_npu_available
+    if not (torch.cuda.is_available() or is_npu_available()
+            or is_mlu_available()):
+        raise SystemExit('--amp needs a CUDA, NPU or MLU device; none is '
+                         'available here. Drop --amp to train in fp32.')
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper == 'AmpOptimWrapper':
+        print('AMP is already enabled in the config.')
+        return
+    if optim_wrapper != 'OptimWrapper':
+        raise SystemExit(f'--amp only applies to optim_wrapper.type='
+                         f'OptimWrapper, the config has {optim_wrapper!r}.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # Priority: --work-dir > work_dir in the config > ./work_dirs/<config name>.
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        enable_amp(cfg)
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume: checkpoint not found: {args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,4 +1,4 @@
-"""Runtime fixes that let MMagic 1.2.0 / MMEngine 0.10.7 run on numpy 2 and torch>=2.6.
+"""Runtime fixes for MMagic 1.2.0 / MMEngine 0.10.7 on numpy 2 and torch>=2.6.
 
 This is the only module of the package that touches third-party code. It is
 imported first by ``sler_ir_mm/__init__.py`` so that the fixes are in place

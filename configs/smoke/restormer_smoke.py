@@ -1,7 +1,7 @@
 # A tiny MMagic Restormer in BaseEditModel on a few paired images: the smoke
 # test of the train/test tools (training, MultiValLoop PSNR/SSIM, checkpoints,
-# resume). Make the data with `python tests/data/make_smoke_pairs.py` or point
-# `data_root` at any folder with train/{input,target} and val/{input,target}.
+# resume). Make the data with `python tests/helpers/make_smoke_pairs.py` or point
+# `data_root` at any folder with noise/{train,val}/{input,target}.
 _base_ = '../_base_/default_runtime.py'
 
 data_root = 'data/smoke_pairs'
@@ -53,7 +53,7 @@ train_dataloader = dict(
         type='BasicImageDataset',
         metainfo=dict(dataset_type='smoke_pairs', task_name='denoising'),
         data_root=data_root,
-        data_prefix=dict(img='train/input', gt='train/target'),
+        data_prefix=dict(img='noise/train/input', gt='noise/train/target'),
         pipeline=train_pipeline))
 
 val_dataloader = [
@@ -67,7 +67,7 @@ val_dataloader = [
             type='BasicImageDataset',
             metainfo=dict(dataset_type='smoke_pairs', task_name='denoising'),
             data_root=data_root,
-            data_prefix=dict(img='val/input', gt='val/target'),
+            data_prefix=dict(img='noise/val/input', gt='noise/val/target'),
             pipeline=val_pipeline)),
 ]
 val_evaluator = [[

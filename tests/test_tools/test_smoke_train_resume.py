@@ -8,45 +8,16 @@ rates as the uninterrupted run.
 """
 import glob
 import json
-import os
 import os.path as osp
 import shutil
 import subprocess
-import sys
 
 import pytest
 from kill_hook import KILLED_EXIT_CODE
 from make_smoke_pairs import make_smoke_pairs
+from tool_runner import read_scalars, run_tool
 
 SMOKE_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
-
-
-def run_tool(repo_root, cwd, *args, timeout=600, expect_code=0):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [repo_root, osp.join(repo_root, 'tests', 'data'),
-         env.get('PYTHONPATH', '')])
-    proc = subprocess.run([sys.executable, *args],
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
-    assert proc.returncode == expect_code, (
-        f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc.stdout + proc.stderr
-
-
-def read_scalars(work_dir):
-    """iteration -> logged scalars, the latest run winning."""
-    by_iter = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                rec = json.loads(line)
-                by_iter.setdefault(rec['step'], {}).update(rec)
-    return by_iter
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,112 @@
+# A tiny SLER-IR on two generated degradations (noise, dark): both training
+# stages through RoutingStageSwitchHook, with per-set PSNR/SSIM validation.
+# Make the data with `python tests/helpers/make_smoke_pairs.py data/smoke_pairs`.
+_base_ = '../_base_/default_runtime.py'
+
+data_root = 'data/smoke_pairs'
+tasks = ('noise', 'dark')
+stage1_epochs, stage2_epochs = 2, 2
+max_epochs = stage1_epochs + stage2_epochs
+
+model = dict(
+    type='SLERRestorer',
+    generator=dict(
+        type='SLERNet',
+        dim=8,
+        num_blocks=(1, 1, 1, 1),
+        num_refinement_blocks=1,
+        heads=(1, 1, 2, 2),
+        ffn_expansion_factor=2.66,
+        bias=False,
+        LayerNorm_type='WithBias',
+        num_experts=3),
+    # in_channels, num_layers and num_experts come from the encoder/backbone.
+    router=dict(type='SphericalRouter', embed_dim=16, temperature=0.1),
+    degradation_encoder=dict(
+        type='ConvDegradationEncoder', channels=(8, 16), embed_dim=32),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+    contrastive_loss=dict(
+        type='HypersphericalContrastiveLoss', margin=0.5, loss_weight=1.0),
+    data_preprocessor=dict(
+        type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+
+
+def task_dataset(task, split, label, train):
+    pipeline = [
+        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+        dict(type='SetValues', dictionary=dict(degradation_label=label)),
+    ]
+    if train:
+        pipeline += [
+            dict(type='SetValues', dictionary=dict(scale=1)),
+            dict(type='PairedRandomCrop', gt_patch_size=32),
+            dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5,
+                 direction='horizontal'),
+        ]
+    pipeline.append(dict(type='PackInputs', meta_keys=['degradation_label']))
+    return dict(
+        type='BasicImageDataset',
+        metainfo=dict(dataset_type=f'smoke_{task}', task_name=task),
+        data_root=data_root,
+        data_prefix=dict(img=f'{task}/{split}/input',
+                         gt=f'{task}/{split}/target'),
+        pipeline=pipeline)
+
+
+# The contrastive loss needs a batch with both same-task and other-task pairs.
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='ConcatDataset',
+        # Each task keeps its own name in its metainfo.
+        ignore_keys=['dataset_type', 'task_name'],
+        datasets=[
+            task_dataset(task, 'train', label, train=True)
+            for label, task in enumerate(tasks)
+        ]))
+
+val_dataloader = [
+    dict(
+        batch_size=1,
+        num_workers=0,
+        persistent_workers=False,
+        drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=task_dataset(task, 'val', label, train=False))
+    for label, task in enumerate(tasks)
+]
+val_evaluator = [[
+    dict(type='PSNR', prefix=task),
+    dict(type='SSIM', prefix=task),
+] for task in tasks]
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=2)
+val_cfg = dict(type='MultiValLoop')
+test_cfg = dict(type='MultiTestLoop')
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999)))
+# One cosine per stage: the learning rate restarts at the stage switch.
+param_scheduler = dict(
+    type='CosineRestartLR',
+    by_epoch=True,
+    periods=[stage1_epochs, stage2_epochs],
+    restart_weights=[1.0, 1.0],
+    eta_min=1e-6)
+custom_hooks = [
+    dict(type='RoutingStageSwitchHook', switch_epoch=stage1_epochs,
+         train_batch_size=8),
+]
+
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval=1, by_epoch=True))
+log_processor = dict(by_epoch=True, window_size=1)

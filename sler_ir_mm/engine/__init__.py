@@ -1,0 +1,3 @@
+from .hooks import RoutingStageSwitchHook
+
+__all__ = ['RoutingStageSwitchHook']

@@ -1,0 +1,3 @@
+from .slernet import ExpertStack, RestormerLoadInfo, SLERNet
+
+__all__ = ['ExpertStack', 'RestormerLoadInfo', 'SLERNet']

@@ -1,0 +1,3 @@
+from .conv_degradation_encoder import ConvDegradationEncoder
+
+__all__ = ['ConvDegradationEncoder']

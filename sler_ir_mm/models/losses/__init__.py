@@ -1,0 +1,3 @@
+from .hyperspherical_contrastive_loss import HypersphericalContrastiveLoss
+
+__all__ = ['HypersphericalContrastiveLoss']

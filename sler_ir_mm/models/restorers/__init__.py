@@ -1,0 +1,3 @@
+from .sler_restorer import SLERRestorer
+
+__all__ = ['SLERRestorer']

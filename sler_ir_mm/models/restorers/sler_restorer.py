@@ -1,0 +1,260 @@
+"""SLER-IR: an expert-routed Restormer trained in two stages."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmagic.models.base_models import BaseEditModel
+from mmagic.registry import MODELS
+from mmagic.structures import DataSample
+
+STAGE_PROBABILISTIC = 1
+STAGE_DETERMINISTIC = 2
+
+
+def pad_to_multiple(img: torch.Tensor,
+                    multiple: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """Pad the bottom/right of ``img`` to H, W multiples of ``multiple``.
+
+    Reflection padding, like Restormer's own, where the image is large enough
+    for it; images smaller than the padding (e.g. 3 x 3) are padded by edge
+    replication instead, so any size works.
+
+    Returns:
+        tuple: The padded image and the original (H, W).
+    """
+    h, w = img.shape[-2:]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return img, (h, w)
+    mode = 'reflect' if pad_h < h and pad_w < w else 'replicate'
+    return F.pad(img, (0, pad_w, 0, pad_h), mode=mode), (h, w)
+
+
+@MODELS.register_module()
+class SLERRestorer(BaseEditModel):
+    """Spherical Layer-wise Expert Routing restorer (SLER-IR).
+
+    A degradation encoder embeds the input image, the router maps that
+    embedding to one routing vector per backbone layer on the unit sphere and
+    picks each layer's expert by cosine similarity to the expert centers, and
+    the expert backbone (``SLERNet``) restores the image along that route.
+
+    Stage 1 (probabilistic routing): every layer mixes its experts with the
+    router's probabilities (only each sample's arg-max expert gets parameter
+    gradients); the loss is ``L1 + alpha * L_HC`` and the expert centers are
+    updated by the router's balanced spherical clustering.
+    Stage 2 (deterministic routing): the routing path (encoder, router MLP,
+    centers) is frozen, each layer runs only its arg-max expert, the loss is
+    L1. ``RoutingStageSwitchHook`` switches stages during training; the
+    current stage is a buffer, so checkpoints carry it.
+
+    Args:
+        generator (dict): The expert backbone, e.g. ``dict(type='SLERNet')``.
+        router (dict): The router, e.g. ``dict(type='SphericalRouter')``.
+            ``in_channels``, ``num_layers`` and ``num_experts`` are filled in
+            from the encoder and the backbone when not given.
+        degradation_encoder (dict): Encoder whose ``forward(img)`` takes
+            images in [0, 1] and returns ``(cls, patch_tokens)``; the CLS
+            embedding feeds the router.
+        pixel_loss (dict): Restoration loss, e.g. ``dict(type='L1Loss')``.
+        contrastive_loss (dict, optional): Loss on the routing embeddings
+            and degradation labels, e.g.
+            ``dict(type='HypersphericalContrastiveLoss', loss_weight=1.0)``
+            (its ``loss_weight`` is alpha). None trains stage 1 without it.
+        label_key (str): Metainfo key of each training sample's degradation
+            label (an int or a task name). Default: 'degradation_label'.
+        stage (int): Stage to start in, 1 or 2. Default: 1.
+        pad_multiple (int): Inputs are padded to a multiple of this and the
+            output cropped back. Default: 8 (three 2x downsamplings).
+        train_cfg (dict, optional): Unused, kept for MMagic's interface.
+        test_cfg (dict, optional): ``routing='auto'|'hard'|'soft'``: how
+            validation/test/inference routes; 'auto' (default) uses soft
+            routing in stage 1 and hard routing in stage 2.
+        init_cfg (dict, optional): Initialization config.
+        data_preprocessor (dict, optional): MMagic ``DataPreprocessor``;
+            it must map images to [0, 1] (mean 0, std 255).
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 router: dict,
+                 degradation_encoder: dict,
+                 pixel_loss: dict,
+                 contrastive_loss: Optional[dict] = None,
+                 label_key: str = 'degradation_label',
+                 stage: int = STAGE_PROBABILISTIC,
+                 pad_multiple: int = 8,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(
+            generator=generator,
+            pixel_loss=pixel_loss,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+            data_preprocessor=data_preprocessor)
+        if stage not in (STAGE_PROBABILISTIC, STAGE_DETERMINISTIC):
+            raise ValueError(f'stage must be 1 or 2, got {stage}')
+        if pad_multiple < 1:
+            raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
+        routing = (test_cfg or {}).get('routing', 'auto')
+        if routing not in ('auto', 'hard', 'soft'):
+            raise ValueError(f"test_cfg.routing must be 'auto', 'hard' or "
+                             f"'soft', got {routing!r}")
+        self.test_routing = routing
+        self.label_key = label_key
+        self.pad_multiple = pad_multiple
+
+        self.degradation_encoder = MODELS.build(degradation_encoder)
+        router = dict(router)
+        for key, value in (
+            ('in_channels', self.degradation_encoder.embed_dim),
+            ('num_layers', self.generator.num_routed_layers),
+            ('num_experts', self.generator.num_experts),
+        ):
+            if router.setdefault(key, value) != value:
+                raise ValueError(
+                    f'router.{key}={router[key]} does not match the '
+                    f'{"encoder" if key == "in_channels" else "backbone"} '
+                    f'({value})')
+        self.router = MODELS.build(router)
+        self.contrastive_loss = (
+            MODELS.build(contrastive_loss) if contrastive_loss else None)
+        self.register_buffer('_stage', torch.tensor(stage, dtype=torch.long))
+        # Not a buffer: requires_grad is not in a state dict, so a model
+        # loaded in stage 2 must freeze again (see forward_train).
+        self._routing_frozen = False
+
+    # ------------------------------------------------------------------ stage
+    @property
+    def stage(self) -> int:
+        return int(self._stage)
+
+    def enter_stage2(self) -> None:
+        """Switch to deterministic routing with a frozen routing path.
+
+        Idempotent, so a resumed run can call it again.
+        """
+        self._stage.fill_(STAGE_DETERMINISTIC)
+        self._freeze_routing_path()
+
+    def _freeze_routing_path(self) -> None:
+        # Frozen encoder + router keep every image on the route it had when
+        # stage 2 began, which is what stage 2 refines.
+        self.router.freeze()
+        for param in self.degradation_encoder.parameters():
+            param.requires_grad_(False)
+        self._routing_frozen = True
+
+    # ---------------------------------------------------------------- routing
+    def route(self, inputs: torch.Tensor):
+        """Routing result (embeddings, logits, probs, indices) for a batch."""
+        cls_token, _ = self.degradation_encoder(inputs)
+        return self.router(cls_token)
+
+    def _soft_at_test(self) -> bool:
+        if self.test_routing == 'auto':
+            return self.stage == STAGE_PROBABILISTIC
+        return self.test_routing == 'soft'
+
+    # ---------------------------------------------------------------- forward
+    def forward_tensor(self,
+                       inputs: torch.Tensor,
+                       data_samples: Optional[DataSample] = None,
+                       **kwargs) -> torch.Tensor:
+        """Restore ``inputs`` of any size (padded, then cropped back)."""
+        return self._restore(inputs, soft=self._soft_at_test())[0]
+
+    def _restore(self, inputs: torch.Tensor,
+                 soft: bool) -> Tuple[torch.Tensor, object]:
+        routed = self.route(inputs)
+        padded, (h, w) = pad_to_multiple(inputs, self.pad_multiple)
+        pred = self.generator(padded,
+                              routed.probs if soft else routed.indices)
+        return pred[..., :h, :w], routed
+
+    def forward_inference(self,
+                          inputs: torch.Tensor,
+                          data_samples: Optional[DataSample] = None,
+                          **kwargs) -> DataSample:
+        """Predictions with each image's route (8 expert indices)."""
+        pred, routed = self._restore(inputs, soft=self._soft_at_test())
+        pred = self.data_preprocessor.destruct(pred, data_samples)
+        return DataSample(pred_img=pred.cpu(), route=routed.indices.cpu())
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[DataSample] = None,
+                mode: str = 'tensor',
+                **kwargs):
+        if mode == 'predict' and data_samples is None:
+            # Plain inference on images without any annotation.
+            if isinstance(inputs, dict):
+                inputs = inputs['img']
+            h, w = inputs.shape[-2:]
+            data_samples = DataSample.stack([
+                DataSample(metainfo=dict(ori_img_shape=(h, w, inputs.size(1))))
+                for _ in range(inputs.size(0))
+            ])
+        return super().forward(inputs, data_samples, mode, **kwargs)
+
+    def forward_train(self,
+                      inputs: torch.Tensor,
+                      data_samples: Optional[DataSample] = None,
+                      **kwargs) -> Dict[str, torch.Tensor]:
+        """Losses of one training step (and, in stage 1, a center update)."""
+        if data_samples is None or 'gt_img' not in data_samples:
+            raise ValueError('SLERRestorer needs ground truth (gt_img) in '
+                             'the data samples to train')
+        stage1 = self.stage == STAGE_PROBABILISTIC
+        if not stage1 and not self._routing_frozen:
+            # A stage-2 checkpoint loaded with `load_from` restores the stage
+            # buffer but not requires_grad: freeze again.
+            self._freeze_routing_path()
+        pred, routed = self._restore(inputs, soft=stage1)
+        losses = dict(loss_pix=self.pixel_loss(pred, data_samples.gt_img))
+        if stage1:
+            if self.contrastive_loss is not None:
+                labels = self._degradation_labels(data_samples,
+                                                  inputs.shape[0])
+                losses['loss_hc'] = self.contrastive_loss(
+                    routed.embeddings, labels.to(inputs.device))
+            with torch.no_grad():
+                self.router.update_centers(routed.embeddings.detach())
+        elif self.contrastive_loss is not None:
+            # Stage 2 has no contrastive term; logging a zero keeps the log
+            # from repeating the last stage-1 value.
+            losses['loss_hc'] = pred.new_zeros(())
+        # Keys without 'loss' are logged by MMEngine, not summed into the loss.
+        for name, value in self.router.routing_stats().items():
+            losses[f'router_{name}'] = torch.as_tensor(
+                value, dtype=torch.float32, device=inputs.device)
+        return losses
+
+    def _degradation_labels(self, data_samples: DataSample,
+                            batch_size: int) -> torch.Tensor:
+        """Per-sample degradation labels as integer ids.
+
+        Labels may be ints or task names; only equality matters to the
+        contrastive loss, so names are mapped to ids in order of appearance.
+        """
+        values = data_samples.metainfo.get(self.label_key, None)
+        if values is None:
+            raise KeyError(
+                f'stage-1 training needs each sample\'s degradation label '
+                f'in metainfo[{self.label_key!r}]; add it to the dataset '
+                f"and keep it with PackInputs(meta_keys=['{self.label_key}'"
+                f'...]), or set contrastive_loss=None')
+        if isinstance(values, torch.Tensor):
+            values = values.flatten().tolist()
+        elif not isinstance(values, (list, tuple)):
+            values = [values]
+        if len(values) != batch_size:
+            raise ValueError(f'got {len(values)} labels in '
+                             f'metainfo[{self.label_key!r}] for a batch of '
+                             f'{batch_size}')
+        ids: Dict[object, int] = {}
+        return torch.tensor([ids.setdefault(v, len(ids)) for v in values],
+                            dtype=torch.long)

@@ -1,0 +1,3 @@
+from .spherical_router import RoutingResult, SphericalRouter
+
+__all__ = ['RoutingResult', 'SphericalRouter']

@@ -1,0 +1,501 @@
+"""Spherical router of SLER-IR (paper Sec. 3.2-3.3).
+
+The router maps a degradation feature (the degradation CLIP's CLS token) to K
+unit routing vectors, one per routable backbone layer, and gates C experts per
+layer by cosine similarity to C expert centers on the unit hypersphere.
+
+The centers are not learned by the optimizer. In stage 1 the restorer calls
+:meth:`SphericalRouter.update_centers` after each training forward; it runs
+our reading of the paper's "Monte Carlo-regularised uniform clustering":
+one step of balanced spherical k-means on Monte Carlo samples of the routing
+embeddings, followed by one repulsion step that spreads the centers.
+"""
+import math
+from typing import Dict, NamedTuple, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import all_gather, broadcast, get_world_size
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmagic.registry import MODELS
+
+__all__ = ['RoutingResult', 'SphericalRouter']
+
+# Bounds of a learnable temperature: below 0.01 the softmax is a hard arg-max
+# with vanishing gradients; above 1 the softmax of cosines is nearly flat.
+_MIN_TAU = 1e-2
+_MAX_TAU = 1.0
+
+
+class RoutingResult(NamedTuple):
+    """Output of :class:`SphericalRouter`.
+
+    Attributes:
+        embeddings (Tensor): (B, K, d) unit routing vectors.
+        logits (Tensor): (B, K, C) cosine to each center divided by tau.
+        probs (Tensor): (B, K, C) softmax of ``logits`` over the experts.
+        indices (Tensor): (B, K) long, arg-max expert per layer.
+    """
+    embeddings: Tensor
+    logits: Tensor
+    probs: Tensor
+    indices: Tensor
+
+
+def _check_positive_int(name: str, value: int, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or value < minimum:
+        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+
+
+def _check_float_range(name: str, value: float, low: float, high: float,
+                       low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bracket = '(' if low_open else '['
+        raise ValueError(
+            f'{name} must be a number in {bracket}{low}, {high}], '
+            f'got {value!r}')
+
+
+def _normalized_entropy(counts: Tensor) -> Tensor:
+    """Entropy of each row of a histogram divided by log(#bins), in [0, 1]."""
+    num_bins = counts.shape[-1]
+    if num_bins < 2:
+        return counts.new_ones(counts.shape[:-1])
+    p = counts / counts.sum(-1, keepdim=True).clamp(min=1)
+    ent = -(p * p.clamp(min=1e-12).log()).sum(-1)
+    return ent / math.log(num_bins)
+
+
+@MODELS.register_module()
+class SphericalRouter(BaseModule):
+    """Layer-wise expert router on the unit hypersphere.
+
+    ``feat -> LayerNorm -> Linear -> GELU -> Linear -> (K, d) -> L2``;
+    ``logits = cos(embedding, center) / tau``; ``probs = softmax(logits)``.
+
+    Args:
+        in_channels (int): Dimension of the degradation feature (e.g. 512
+            for an open_clip ViT-B-32 CLS embedding).
+        num_layers (int): Number K of routed backbone layers. Default: 8.
+        num_experts (int): Number C of experts per layer. Default: 3.
+        embed_dim (int): Dimension d of each routing vector. Default: 128.
+        hidden_channels (int, optional): Hidden width of the MLP. Default:
+            ``max(in_channels, num_layers * embed_dim // 2)``.
+        temperature (float): Softmax temperature tau over the cosines
+            (initial value when learnable). Default: 0.1.
+        learnable_temperature (bool): Learn log(tau), clamped to
+            [0.01, 1]. Default: False.
+        per_layer_centers (bool): One set of C centers per layer (K x C x d)
+            instead of C centers shared by all layers (C x d).
+            Default: False.
+        queue_size (int): Rows of the FIFO memory of recent routing
+            embeddings (per layer when ``per_layer_centers``); 0 disables
+            it. Default: 1024.
+        queue_samples (int): Rows drawn at random from the memory at each
+            center update, on top of the current batch. Default: 256.
+        center_momentum (float): EMA momentum of the centers; 0 replaces
+            them by the new cluster means. Default: 0.9.
+        sinkhorn_iters (int): Sinkhorn-Knopp iterations of the balanced
+            assignment. Default: 3.
+        sinkhorn_epsilon (float): Entropic regularisation of the balanced
+            assignment (smaller is harder). Default: 0.05.
+        uniformity_weight (float): Step size of the repulsion step on the
+            centers; 0 disables it. Default: 0.1.
+        uniformity_temperature (float): Sharpness of the log-sum-exp of
+            pairwise center cosines (smaller focuses the push on the
+            closest pair). Default: 0.1.
+        init_cfg (dict, optional): Initialization config. Default: None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_layers: int = 8,
+                 num_experts: int = 3,
+                 embed_dim: int = 128,
+                 hidden_channels: Optional[int] = None,
+                 temperature: float = 0.1,
+                 learnable_temperature: bool = False,
+                 per_layer_centers: bool = False,
+                 queue_size: int = 1024,
+                 queue_samples: int = 256,
+                 center_momentum: float = 0.9,
+                 sinkhorn_iters: int = 3,
+                 sinkhorn_epsilon: float = 0.05,
+                 uniformity_weight: float = 0.1,
+                 uniformity_temperature: float = 0.1,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        _check_positive_int('in_channels', in_channels)
+        _check_positive_int('num_layers', num_layers)
+        _check_positive_int('num_experts', num_experts)
+        _check_positive_int('embed_dim', embed_dim)
+        if embed_dim < 2 and num_experts > 1:
+            raise ValueError('embed_dim must be >= 2 to separate '
+                             f'{num_experts} experts on the sphere')
+        if hidden_channels is None:
+            hidden_channels = max(in_channels, num_layers * embed_dim // 2)
+        _check_positive_int('hidden_channels', hidden_channels)
+        _check_float_range(
+            'temperature', temperature, 0.0, math.inf, low_open=True)
+        if learnable_temperature:
+            _check_float_range('temperature (learnable)', temperature,
+                               _MIN_TAU, _MAX_TAU)
+        _check_positive_int('queue_size', queue_size, minimum=0)
+        _check_positive_int('queue_samples', queue_samples, minimum=0)
+        _check_float_range('center_momentum', center_momentum, 0.0, 1.0)
+        if center_momentum == 1.0:
+            raise ValueError('center_momentum must be < 1, otherwise the '
+                             'centers never move')
+        _check_positive_int('sinkhorn_iters', sinkhorn_iters)
+        _check_float_range(
+            'sinkhorn_epsilon', sinkhorn_epsilon, 0.0, math.inf,
+            low_open=True)
+        _check_float_range('uniformity_weight', uniformity_weight, 0.0,
+                           math.inf)
+        _check_float_range(
+            'uniformity_temperature', uniformity_temperature, 0.0, math.inf,
+            low_open=True)
+
+        self.in_channels = in_channels
+        self.num_layers = num_layers
+        self.num_experts = num_experts
+        self.embed_dim = embed_dim
+        self.hidden_channels = hidden_channels
+        self.learnable_temperature = learnable_temperature
+        self.per_layer_centers = per_layer_centers
+        self.queue_size = queue_size
+        self.queue_samples = queue_samples
+        self.center_momentum = float(center_momentum)
+        self.sinkhorn_iters = sinkhorn_iters
+        self.sinkhorn_epsilon = float(sinkhorn_epsilon)
+        self.uniformity_weight = float(uniformity_weight)
+        self.uniformity_temperature = float(uniformity_temperature)
+
+        # LayerNorm first: CLIP CLS features have an arbitrary scale.
+        self.mlp = nn.Sequential(
+            nn.LayerNorm(in_channels),
+            nn.Linear(in_channels, hidden_channels),
+            nn.GELU(),
+            nn.Linear(hidden_channels, num_layers * embed_dim),
+        )
+        if learnable_temperature:
+            self.log_temperature = nn.Parameter(
+                torch.tensor(math.log(temperature)))
+        else:
+            self._fixed_temperature = float(temperature)
+
+        # Centers, memory and the frozen flag are buffers: saved with the
+        # checkpoint (exact resume, stage-2 routing reproduced at test time)
+        # but never touched by the optimizer.
+        groups = num_layers if per_layer_centers else 1
+        centers = self._init_centers(groups)
+        self.register_buffer(
+            'centers', centers if per_layer_centers else centers[0])
+        self.register_buffer('queue',
+                             torch.zeros(groups, queue_size, embed_dim))
+        self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
+        self.register_buffer('queue_len', torch.zeros((), dtype=torch.long))
+        self.register_buffer('is_frozen', torch.zeros((), dtype=torch.bool))
+        # Hard-assignment histogram (groups, C) behind the logged balance.
+        self._last_counts: Optional[Tensor] = None
+
+    # ------------------------------------------------------------------
+    # initialisation
+    # ------------------------------------------------------------------
+    def _init_centers(self, groups: int) -> Tensor:
+        """Well-spread unit centers, (groups, C, d), from torch's global RNG.
+
+        With C <= d + 1 a regular simplex (pairwise cosine -1/(C-1), the
+        optimum) randomly rotated into R^d; otherwise random directions
+        spread by repulsion steps.
+        """
+        c, d = self.num_experts, self.embed_dim
+        if c == 1:
+            return F.normalize(torch.randn(groups, 1, d), dim=-1)
+        if c <= d + 1:
+            # The centred one-hot vectors of R^C form a regular simplex in
+            # the (C-1)-dim hyperplane sum=0: express them in an orthonormal
+            # basis of that hyperplane, then map it into R^d by a random
+            # orthonormal frame.
+            centred = torch.eye(c) - 1.0 / c
+            _, eigvecs = torch.linalg.eigh(centred)
+            simplex = F.normalize(eigvecs[:, 1:], dim=-1)  # (C, C-1)
+            frame, _ = torch.linalg.qr(torch.randn(groups, d, c - 1))
+            return F.normalize(simplex @ frame.transpose(1, 2), dim=-1)
+        centers = F.normalize(torch.randn(groups, c, d), dim=-1)
+        for _ in range(500):
+            centers = self._repulsion_step(centers, 0.05)
+        return centers
+
+    # ------------------------------------------------------------------
+    # state
+    # ------------------------------------------------------------------
+    @property
+    def temperature(self) -> Tensor:
+        """Current tau as a 0-dim tensor."""
+        if self.learnable_temperature:
+            return self.log_temperature.clamp(
+                math.log(_MIN_TAU), math.log(_MAX_TAU)).exp()
+        return self.centers.new_tensor(self._fixed_temperature)
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the router is frozen (stage 2)."""
+        return bool(self.is_frozen)
+
+    def freeze(self) -> None:
+        """Stage 2: stop gradients to the router and center updates."""
+        self.is_frozen.fill_(True)
+        self._apply_frozen()
+
+    def _apply_frozen(self) -> None:
+        for param in self.parameters():
+            param.requires_grad_(False)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        # A stage-2 checkpoint must come back frozen, parameters included.
+        if self.frozen:
+            self._apply_frozen()
+
+    def _centers3d(self) -> Tensor:
+        """Centers as (groups, C, d) whatever the sharing mode."""
+        return self.centers if self.per_layer_centers else \
+            self.centers.unsqueeze(0)
+
+    # ------------------------------------------------------------------
+    # routing
+    # ------------------------------------------------------------------
+    def forward(self, feat: Tensor) -> RoutingResult:
+        """Route a batch.
+
+        Args:
+            feat (Tensor): (B, in_channels) degradation features.
+
+        Returns:
+            RoutingResult: embeddings (B, K, d), logits and probs
+            (B, K, C), all fp32 (also under AMP), indices (B, K).
+        """
+        if feat.dim() != 2 or feat.shape[1] != self.in_channels:
+            raise ValueError(
+                f'feat must have shape (B, {self.in_channels}), '
+                f'got {tuple(feat.shape)}')
+        emb = self.mlp(feat).view(feat.shape[0], self.num_layers,
+                                  self.embed_dim)
+        # The gating head is tiny: keep it in fp32 under AMP so that the
+        # cosines / tau (up to 1 / tau in size) and the arg-max are exact.
+        with torch.autocast(feat.device.type, enabled=False):
+            emb = F.normalize(emb.float(), dim=-1)
+            centers = F.normalize(self._centers3d().float(), dim=-1)
+            if self.per_layer_centers:
+                cos = torch.einsum('bkd,kcd->bkc', emb, centers)
+            else:
+                cos = torch.einsum('bkd,cd->bkc', emb, centers[0])
+            logits = cos / self.temperature.float()
+            probs = logits.softmax(dim=-1)
+        indices = logits.argmax(dim=-1)
+        self._record_counts(indices)
+        return RoutingResult(emb, logits, probs, indices)
+
+    def _record_counts(self, indices: Tensor) -> None:
+        """Keep the hard-assignment histogram for :meth:`routing_stats`."""
+        with torch.no_grad():
+            one_hot = F.one_hot(indices.detach(), self.num_experts)
+            if self.per_layer_centers:  # (B, K, C) -> (K, C)
+                counts = one_hot.sum(0)
+            else:
+                counts = one_hot.flatten(0, -2).sum(0, keepdim=True)
+            self._last_counts = counts.float()
+
+    # ------------------------------------------------------------------
+    # Monte Carlo-regularised uniform clustering (stage 1)
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def update_centers(self, embeddings: Tensor) -> None:
+        """One clustering step of the centers on a batch of embeddings.
+
+        A no-op when frozen or in eval mode. Steps: (a) Monte Carlo samples =
+        this batch's rows + a random subset of the memory queue; (b) balanced
+        soft assignment by Sinkhorn-Knopp on their cosine to the centers;
+        (c) EMA of the centers towards the normalised assignment-weighted
+        means; (d) one repulsion step on the log-sum-exp of pairwise center
+        cosines; then the batch is pushed into the queue.
+
+        Args:
+            embeddings (Tensor): (B, K, d) routing vectors of the batch
+                (as returned by :meth:`forward`; detached here).
+        """
+        if self.frozen or not self.training:
+            return
+        if embeddings.dim() != 3 or embeddings.shape[1:] != (
+                self.num_layers, self.embed_dim):
+            raise ValueError(
+                'embeddings must have shape (B, '
+                f'{self.num_layers}, {self.embed_dim}), '
+                f'got {tuple(embeddings.shape)}')
+        # Clustering runs in fp32 even when called inside an AMP context.
+        with torch.autocast(embeddings.device.type, enabled=False):
+            self._update_centers(embeddings.detach().float())
+
+    def _update_centers(self, embeddings: Tensor) -> None:
+        emb = _gather_across_ranks(F.normalize(embeddings, dim=-1))
+        # Rows grouped by center set: (groups, N, d).
+        if self.per_layer_centers:
+            rows = emb.transpose(0, 1)
+        else:
+            rows = emb.reshape(1, -1, self.embed_dim)
+
+        centers = F.normalize(self._centers3d().float(), dim=-1)
+        samples = torch.cat([rows, self._sample_queue(rows.device)], dim=1)
+        # Fewer samples than experts cannot be split evenly: keep the
+        # clustering for later and only spread the centers.
+        if samples.shape[1] >= self.num_experts:
+            assign = self._sinkhorn(samples @ centers.transpose(1, 2))
+            means = F.normalize(
+                assign.transpose(1, 2) @ samples, dim=-1)  # (groups, C, d)
+            centers = F.normalize(
+                self.center_momentum * centers +
+                (1.0 - self.center_momentum) * means,
+                dim=-1)
+        if self.uniformity_weight > 0 and self.num_experts > 1:
+            centers = self._repulsion_step(centers, self.uniformity_weight)
+
+        centers = _broadcast_from_rank0(centers)
+        self.centers.copy_(centers if self.per_layer_centers else centers[0])
+        self._enqueue(rows)
+        # Balance of this batch under the updated centers.
+        nearest = (rows @ centers.transpose(1, 2)).argmax(-1)  # (groups, N)
+        self._last_counts = F.one_hot(nearest, self.num_experts).sum(1).float()
+
+    def _sample_queue(self, device: torch.device) -> Tensor:
+        """Random subset of the valid queue rows, (groups, m, d)."""
+        valid = int(self.queue_len)
+        num = min(self.queue_samples, valid)
+        if num == 0:
+            return self.queue.new_zeros(self.queue.shape[0], 0,
+                                        self.embed_dim).to(device)
+        # Global RNG so that MMEngine's seeding makes the draw reproducible.
+        idx = torch.randperm(valid)[:num].to(self.queue.device)
+        return self.queue.index_select(1, idx).float().to(device)
+
+    def _enqueue(self, rows: Tensor) -> None:
+        """FIFO write of (groups, N, d) rows into the ring buffer."""
+        size = self.queue_size
+        if size == 0:
+            return
+        rows = rows[:, -size:]  # only the newest rows can survive
+        num = rows.shape[1]
+        idx = (int(self.queue_ptr) + torch.arange(num)) % size
+        self.queue[:, idx.to(self.queue.device)] = rows.to(self.queue.dtype)
+        self.queue_ptr.fill_((int(self.queue_ptr) + num) % size)
+        self.queue_len.fill_(min(int(self.queue_len) + num, size))
+
+    def _sinkhorn(self, sim: Tensor) -> Tensor:
+        """Balanced soft assignment of (groups, N, C) similarities.
+
+        Log-domain Sinkhorn-Knopp: alternately give every center 1/C of the
+        mass and every sample 1/N; returns weights whose rows sum to 1.
+        """
+        num = sim.shape[1]
+        log_p = sim / self.sinkhorn_epsilon
+        log_c = math.log(self.num_experts)
+        log_n = math.log(num)
+        for _ in range(self.sinkhorn_iters):
+            log_p = log_p - torch.logsumexp(log_p, 1, keepdim=True) - log_c
+            log_p = log_p - torch.logsumexp(log_p, 2, keepdim=True) - log_n
+        return (log_p + log_n).exp()
+
+    def _repulsion_step(self, centers: Tensor, step: float) -> Tensor:
+        """Gradient step on E = t * logsumexp_{i!=j}(cos_ij / t), then L2.
+
+        The gradient is taken analytically and projected on the tangent
+        space so the step only rotates the centers.
+        """
+        num = centers.shape[1]
+        if num < 2:
+            return centers
+        t = self.uniformity_temperature
+        cos = centers @ centers.transpose(1, 2)  # (groups, C, C)
+        eye = torch.eye(num, dtype=torch.bool, device=centers.device)
+        logits = (cos / t).masked_fill(eye, float('-inf'))
+        weights = logits.flatten(1).softmax(-1).view_as(cos)
+        # dE/dc_i = sum_j (w_ij + w_ji) c_j; w is symmetric.
+        grad = 2.0 * weights @ centers
+        grad = grad - (grad * centers).sum(-1, keepdim=True) * centers
+        return F.normalize(centers - step * grad, dim=-1)
+
+    # ------------------------------------------------------------------
+    # logging
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def routing_stats(self) -> Dict[str, Tensor]:
+        """Statistics for the training log, as 0-dim float tensors.
+
+        Returns:
+            dict: ``min_center_angle`` (degrees; min over layers with
+            per-layer centers; 180 for a single expert),
+            ``assignment_balance`` (normalised entropy of the last
+            hard-assignment histogram, 1 = even; mean over layers with
+            per-layer centers) and ``max_assignment_share`` (largest share
+            of rows taken by one expert).
+        """
+        centers = F.normalize(self._centers3d().float(), dim=-1)
+        num = self.num_experts
+        if num > 1:
+            cos = centers @ centers.transpose(1, 2)
+            eye = torch.eye(num, dtype=torch.bool, device=cos.device)
+            max_cos = cos.masked_fill(eye, -1.0).amax().clamp(-1.0, 1.0)
+            min_angle = torch.rad2deg(torch.acos(max_cos))
+        else:
+            min_angle = centers.new_tensor(180.0)
+        stats = {'min_center_angle': min_angle}
+        counts = self._last_counts
+        if counts is None:
+            stats['assignment_balance'] = centers.new_tensor(1.0)
+            stats['max_assignment_share'] = centers.new_tensor(1.0 / num)
+        else:
+            counts = counts.to(centers.device)
+            share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
+            stats['assignment_balance'] = _normalized_entropy(counts).mean()
+            stats['max_assignment_share'] = share.amax(-1).mean()
+        return stats
+
+    def extra_repr(self) -> str:
+        return (f'num_layers={self.num_layers}, '
+                f'num_experts={self.num_experts}, '
+                f'embed_dim={self.embed_dim}, '
+                f'per_layer_centers={self.per_layer_centers}')
+
+
+def _gather_across_ranks(emb: Tensor) -> Tensor:
+    """Concatenate (B_r, K, d) embeddings of all ranks (B_r may differ).
+
+    Every rank then clusters the same samples and keeps the same queue.
+    """
+    if get_world_size() <= 1:
+        return emb
+    size = torch.tensor([emb.shape[0]], device=emb.device)
+    sizes = [int(s) for s in all_gather(size)]
+    padded = emb.new_zeros(max(sizes), *emb.shape[1:])
+    padded[:emb.shape[0]] = emb
+    parts = all_gather(padded)
+    return torch.cat([p[:n] for p, n in zip(parts, sizes)], dim=0)
+
+
+def _broadcast_from_rank0(centers: Tensor) -> Tensor:
+    """Make the centers identical on all ranks (the queue draw may differ)."""
+    if get_world_size() > 1:
+        centers = centers.contiguous()
+        broadcast(centers, src=0)
+    return centers

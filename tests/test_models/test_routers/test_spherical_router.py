@@ -1,0 +1,235 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import sler_ir_mm  # noqa: F401  (numpy-2 fixes before mmagic)
+from mmagic.registry import MODELS
+from sler_ir_mm.models.routers import RoutingResult, SphericalRouter
+
+IN, K, C, D = 16, 4, 3, 8
+
+
+def make_router(**kwargs) -> SphericalRouter:
+    cfg = dict(in_channels=IN, num_layers=K, num_experts=C, embed_dim=D,
+               queue_size=64, queue_samples=32)
+    cfg.update(kwargs)
+    return SphericalRouter(**cfg)
+
+
+def min_angle(router: SphericalRouter) -> float:
+    return float(router.routing_stats()['min_center_angle'])
+
+
+def cluster_batch(dirs: torch.Tensor, batch: int, noise: float = 0.1):
+    labels = torch.arange(batch) % dirs.shape[0]
+    emb = dirs[labels][:, None, :] + noise * torch.randn(batch, K, D)
+    return F.normalize(emb, dim=-1)
+
+
+def test_build_and_forward_shapes():
+    torch.manual_seed(0)
+    router = MODELS.build(
+        dict(type='SphericalRouter', in_channels=IN, num_layers=K,
+             num_experts=C, embed_dim=D))
+    assert isinstance(router, SphericalRouter)
+    out = router(torch.randn(5, IN))
+    assert isinstance(out, RoutingResult)
+    assert out.embeddings.shape == (5, K, D)
+    assert out.logits.shape == out.probs.shape == (5, K, C)
+    assert out.indices.shape == (5, K) and out.indices.dtype == torch.long
+    assert torch.allclose(out.embeddings.norm(dim=-1), torch.ones(5, K))
+    assert torch.allclose(out.probs.sum(-1), torch.ones(5, K))
+    assert torch.equal(out.indices, out.probs.argmax(-1))
+    # logits are cosines / tau
+    cos = out.embeddings @ F.normalize(router.centers, dim=-1).t()
+    assert torch.allclose(out.logits, cos / 0.1, atol=1e-5)
+    assert router.centers.shape == (C, D)
+    assert 'centers' in router.state_dict()
+    assert all(not n.startswith('centers') for n, _ in
+               router.named_parameters())
+    stats = router.routing_stats()
+    assert set(stats) == {'min_center_angle', 'assignment_balance',
+                          'max_assignment_share'}
+    # Logged through the restorer's loss dict: tensors, never summed as loss.
+    assert all(isinstance(v, torch.Tensor) and 'loss' not in k
+               for k, v in stats.items())
+    assert abs(float(stats['min_center_angle']) - 120.0) < 1e-3
+
+
+def test_batch_of_one_and_bad_input():
+    router = make_router()
+    out = router(torch.randn(1, IN))
+    assert out.indices.shape == (1, K)
+    with pytest.raises(ValueError, match='feat'):
+        router(torch.randn(2, IN + 1))
+
+
+def test_temperature_sharpens():
+    torch.manual_seed(0)
+    sharp = make_router(temperature=0.05)
+    flat = make_router(temperature=1.0)
+    flat.load_state_dict(sharp.state_dict())
+    feat = torch.randn(4, IN)
+    p_sharp = sharp(feat).probs.amax(-1)
+    p_flat = flat(feat).probs.amax(-1)
+    assert (p_sharp > p_flat).all()
+
+
+def test_gradients_reach_mlp_not_centers():
+    torch.manual_seed(0)
+    router = make_router(learnable_temperature=True)
+    out = router(torch.randn(3, IN))
+    (out.probs * torch.randn_like(out.probs)).sum().backward()
+    for name, param in router.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert router.centers.grad is None
+    assert not router.centers.requires_grad
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(num_experts=0), dict(embed_dim=0), dict(temperature=0.0),
+    dict(temperature=5.0, learnable_temperature=True),
+    dict(center_momentum=1.0), dict(center_momentum=-0.1),
+    dict(sinkhorn_iters=0), dict(sinkhorn_epsilon=0), dict(queue_size=-1),
+    dict(uniformity_weight=-1.0), dict(uniformity_temperature=0.0),
+    dict(embed_dim=1), dict(num_layers=2.5)
+])
+def test_argument_checks(kwargs):
+    with pytest.raises(ValueError):
+        make_router(**kwargs)
+
+
+@pytest.mark.parametrize('num_experts,embed_dim', [(2, 8), (3, 8), (4, 8),
+                                                   (3, 2), (4, 2)])
+def test_init_centers_are_spread(num_experts, embed_dim):
+    torch.manual_seed(0)
+    router = make_router(num_experts=num_experts, embed_dim=embed_dim)
+    if num_experts <= embed_dim + 1:
+        ideal = math.degrees(math.acos(-1.0 / (num_experts - 1)))
+    else:  # four points on a circle
+        ideal = 90.0
+    assert abs(min_angle(router) - ideal) < 1.0
+    assert torch.allclose(router.centers.norm(dim=-1),
+                          torch.ones(num_experts))
+
+
+def test_update_on_separated_clusters():
+    torch.manual_seed(0)
+    router = make_router()
+    router.train()
+    # Three orthogonal degradation clusters (90 degrees apart).
+    dirs = torch.linalg.qr(torch.randn(D, C))[0].t()
+    for _ in range(150):
+        router.update_centers(cluster_batch(dirs, 9))
+    stats = router.routing_stats()
+    assert float(stats['min_center_angle']) >= 100.0
+    assert float(stats['assignment_balance']) > 0.99
+    # Each cluster has its own nearest center.
+    nearest = (dirs @ router.centers.t()).argmax(-1)
+    assert sorted(nearest.tolist()) == [0, 1, 2]
+    assert torch.allclose(router.centers.norm(dim=-1), torch.ones(C))
+    assert int(router.queue_len) == 64
+
+
+def test_repulsion_spreads_collapsed_centers_on_isotropic_data():
+    torch.manual_seed(0)
+    router = make_router()
+    router.train()
+    router.centers.copy_(
+        F.normalize(torch.ones(C, D) + 0.01 * torch.randn(C, D), dim=-1))
+    assert min_angle(router) < 5.0
+    for _ in range(150):
+        router.update_centers(F.normalize(torch.randn(8, K, D), dim=-1))
+    assert abs(min_angle(router) - 120.0) < 5.0
+
+
+def test_update_deterministic_under_seed():
+
+    def run() -> torch.Tensor:
+        torch.manual_seed(3)
+        router = make_router(queue_size=16, queue_samples=8)
+        router.train()
+        for _ in range(10):
+            router.update_centers(F.normalize(torch.randn(4, K, D), dim=-1))
+        return router.centers.clone()
+
+    assert torch.equal(run(), run())
+
+
+@pytest.mark.parametrize('per_layer', [False, True])
+def test_batch_of_one_no_nan(per_layer):
+    torch.manual_seed(0)
+    router = make_router(per_layer_centers=per_layer, queue_size=0)
+    router.train()
+    for _ in range(5):
+        router.update_centers(F.normalize(torch.randn(1, K, D), dim=-1))
+    assert torch.isfinite(router.centers).all()
+    stats = router.routing_stats()
+    assert all(torch.isfinite(v) for v in stats.values())
+
+
+def test_update_noop_in_eval_and_checks_shape():
+    router = make_router()
+    before = router.centers.clone()
+    router.eval()
+    router.update_centers(F.normalize(torch.randn(4, K, D), dim=-1))
+    assert torch.equal(router.centers, before)
+    router.train()
+    with pytest.raises(ValueError, match='embeddings'):
+        router.update_centers(torch.randn(4, K + 1, D))
+
+
+def test_queue_is_fifo():
+    router = make_router(queue_size=6, queue_samples=0)
+    router.train()
+    batches = [F.normalize(torch.randn(1, K, D), dim=-1) for _ in range(3)]
+    for emb in batches:  # 4 rows each (shared centers: B * K)
+        router.update_centers(emb)
+    assert int(router.queue_len) == 6 and int(router.queue_ptr) == 0
+    # The ring holds the 6 newest rows in order of arrival.
+    expected = torch.cat([batches[1][0, 2:], batches[2][0]])
+    assert torch.allclose(router.queue[0], expected)
+
+
+def test_freeze_and_state_dict_round_trip():
+    torch.manual_seed(0)
+    router = make_router(learnable_temperature=True)
+    router.train()
+    assert not router.frozen
+    router.freeze()
+    router.train()  # freezing must survive mode switches
+    assert router.frozen
+    assert all(not p.requires_grad for p in router.parameters())
+    before = router.centers.clone()
+    router.update_centers(F.normalize(torch.randn(4, K, D), dim=-1))
+    assert torch.equal(router.centers, before)
+    out = router(torch.randn(2, IN))
+    assert not out.probs.requires_grad
+    assert out.indices.shape == (2, K)
+
+    fresh = make_router(learnable_temperature=True)
+    assert not fresh.frozen
+    fresh.load_state_dict(router.state_dict())
+    assert fresh.frozen
+    assert all(not p.requires_grad for p in fresh.parameters())
+    assert torch.equal(fresh.centers, router.centers)
+
+
+def test_per_layer_centers():
+    torch.manual_seed(0)
+    router = make_router(per_layer_centers=True)
+    router.train()
+    assert router.centers.shape == (K, C, D)
+    assert router.queue.shape == (K, 64, D)
+    out = router(torch.randn(3, IN))
+    assert out.probs.shape == (3, K, C)
+    cos = torch.einsum('bkd,kcd->bkc', out.embeddings, router.centers)
+    assert torch.allclose(out.logits, cos / 0.1, atol=1e-5)
+    before = router.centers.clone()
+    router.update_centers(out.embeddings)
+    assert not torch.equal(router.centers, before)
+    assert abs(min_angle(router) - 120.0) < 10.0
+    stats = router.routing_stats()
+    assert 0.0 <= float(stats['assignment_balance']) <= 1.0

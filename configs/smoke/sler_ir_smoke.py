@@ -1,5 +1,6 @@
-# A tiny SLER-IR on two generated degradations (noise, dark): both training
-# stages through RoutingStageSwitchHook, with per-set PSNR/SSIM validation.
+# A tiny SLER-IR (CLIP tower, GLGF, routed experts) on two generated
+# degradations (noise, dark): both training stages through
+# RoutingStageSwitchHook, with per-set PSNR/SSIM validation.
 # Make the data with `python tests/helpers/make_smoke_pairs.py data/smoke_pairs`.
 _base_ = '../_base_/default_runtime.py'
 
@@ -22,8 +23,19 @@ model = dict(
         num_experts=3),
     # in_channels, num_layers and num_experts come from the encoder/backbone.
     router=dict(type='SphericalRouter', embed_dim=16, temperature=0.1),
+    # A tiny open_clip tower with random weights, trained (frozen random
+    # features would not tell degradations apart); it serves both the
+    # degradation and the content side. The real configs load CLIP weights
+    # from a local `checkpoint` and keep the towers frozen.
     degradation_encoder=dict(
-        type='ConvDegradationEncoder', channels=(8, 16), embed_dim=32),
+        type='CLIPImageEncoder',
+        vision_cfg=dict(
+            image_size=32, layers=2, width=32, patch_size=8, head_width=16),
+        embed_dim=32,
+        random_init=True,
+        frozen=False),
+    # Input dims and the backbone's layer channels are filled in.
+    glgf=dict(type='GLGF', prior_dim=16, num_heads=2),
     pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
     contrastive_loss=dict(
         type='HypersphericalContrastiveLoss', margin=0.5, loss_weight=1.0),

@@ -229,6 +229,10 @@ class SLERNet(BaseModule):
                          LayerNorm_type, dual_pixel_task, dual_keys,
                          num_experts)
         self.num_experts = num_experts
+        # Channels of the 8 routed layers' features (what a feature_hook
+        # sees), in ROUTED_LAYERS order.
+        self.layer_channels = (dim, dim * 2, dim * 4, dim * 8, dim * 4,
+                               dim * 2, dim * 2, dim * 2)
         self.dual_pixel_task = dual_pixel_task
         self.dual_keys = tuple(dual_keys)
 

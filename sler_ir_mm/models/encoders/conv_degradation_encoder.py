@@ -3,18 +3,22 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmagic.registry import MODELS
+
+from .encoder_output import EncoderOutput
 
 
 @MODELS.register_module()
 class ConvDegradationEncoder(BaseModule):
     """Strided convolutions + mean/std pooling -> a degradation embedding.
 
-    It follows the encoder interface the restorer expects from every
-    degradation/content encoder: ``forward(img)`` takes images in [0, 1] of
-    any size and returns ``(cls, patch_tokens)``: a global embedding of shape
-    (B, embed_dim) and per-location tokens of shape (B, N, embed_dim).
+    It has the view interface of the CLIP encoders, which the restorer uses
+    to batch all views of a batch: ``preprocess(img)`` resizes images in
+    [0, 1] to ``image_size``, ``forward_preprocessed(views)`` returns an
+    :class:`EncoderOutput` (a global embedding (B, embed_dim) and
+    per-location tokens (B, N, embed_dim)); ``forward(img)`` does both.
     Standard deviation pooling is used beside mean pooling because noise,
     rain and blur show in the spread of local responses more than in their
     mean.
@@ -24,13 +28,19 @@ class ConvDegradationEncoder(BaseModule):
         channels (Sequence[int]): Widths of the stride-2 conv stages.
             Default: (16, 32, 64).
         embed_dim (int): Size of the returned embedding. Default: 64.
+        image_size (int): Side of the square views it works on; keep it
+            near the training patch size, as downscaling averages noise
+            away. Default: 128.
         init_cfg (dict, optional): Initialization config. Default: None.
     """
+
+    provides_content = False
 
     def __init__(self,
                  in_channels: int = 3,
                  channels: Sequence[int] = (16, 32, 64),
                  embed_dim: int = 64,
+                 image_size: int = 128,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(channels) == 0 or min(channels) < 1:
@@ -38,6 +48,10 @@ class ConvDegradationEncoder(BaseModule):
                              f'{channels}')
         if embed_dim < 1:
             raise ValueError(f'embed_dim must be >= 1, got {embed_dim}')
+        if image_size < 2**len(channels):
+            raise ValueError(f'image_size must be >= {2**len(channels)} for '
+                             f'{len(channels)} stride-2 stages, got '
+                             f'{image_size}')
         layers = []
         prev = in_channels
         for width in channels:
@@ -50,16 +64,37 @@ class ConvDegradationEncoder(BaseModule):
         self.token_proj = nn.Linear(prev, embed_dim)
         self.cls_proj = nn.Linear(2 * prev, embed_dim)
         self.embed_dim = embed_dim
+        self.token_dim = embed_dim
+        self.image_size: Tuple[int, int] = (image_size, image_size)
+        side = image_size
+        for _ in channels:
+            side = (side + 1) // 2
+        self.grid_size: Tuple[int, int] = (side, side)
 
-    def forward(self, img: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Args:
-            img (Tensor): (B, C, H, W) images in [0, 1].
+    def preprocess(self, img: torch.Tensor) -> torch.Tensor:
+        """Resize (B, C, H, W) images in [0, 1] to ``image_size``."""
+        if tuple(img.shape[-2:]) == self.image_size:
+            return img
+        return F.interpolate(
+            img,
+            size=self.image_size,
+            mode='bilinear',
+            align_corners=False,
+            antialias=True)
+
+    def forward_preprocessed(self, views: torch.Tensor) -> EncoderOutput:
+        """Embed views made by :meth:`preprocess`.
 
         Returns:
-            tuple[Tensor, Tensor]: ``cls`` (B, embed_dim) and
-            ``patch_tokens`` (B, N, embed_dim).
+            EncoderOutput: ``cls`` (B, embed_dim), ``tokens``
+            (B, N, embed_dim).
         """
-        feat = self.body(img)
+        feat = self.body(views)
         flat = feat.flatten(2)  # (B, C, N)
         pooled = torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], 1)
-        return self.cls_proj(pooled), self.token_proj(flat.transpose(1, 2))
+        return EncoderOutput(
+            self.cls_proj(pooled), self.token_proj(flat.transpose(1, 2)))
+
+    def forward(self, img: torch.Tensor) -> EncoderOutput:
+        """Embed (B, C, H, W) images in [0, 1] of any size."""
+        return self.forward_preprocessed(self.preprocess(img))

@@ -1,5 +1,6 @@
 """SLER-IR: an expert-routed Restormer trained in two stages."""
-from typing import Dict, Optional, Tuple
+import inspect
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +10,55 @@ from mmagic.structures import DataSample
 
 STAGE_PROBABILISTIC = 1
 STAGE_DETERMINISTIC = 2
+
+
+class EncodedBatch(NamedTuple):
+    """What the encoders (and GLGF) give the router and the backbone.
+
+    Attributes:
+        degradation_cls (Tensor): (B, D) degradation embedding of each whole
+            image, the router's input.
+        prior (Tensor | None): (B, N, P) GLGF restoration prior tokens.
+        grid_hw (tuple | None): The prior's patch grid (h, w).
+    """
+    degradation_cls: torch.Tensor
+    prior: Optional[torch.Tensor] = None
+    grid_hw: Optional[Tuple[int, int]] = None
+
+
+def encoder_views(img: torch.Tensor, size: Tuple[int, int],
+                  crop_grid: int = 0) -> torch.Tensor:
+    """All encoder views of a batch, made with two resizes in all.
+
+    Args:
+        img (Tensor): (B, 3, H, W) images in [0, 1], any size.
+        size (tuple[int, int]): The encoder's input size (S_h, S_w).
+        crop_grid (int): If > 0, also cut each image into a fixed
+            ``crop_grid x crop_grid`` grid of crops (row-major).
+
+    Returns:
+        Tensor: (B + B * crop_grid**2, 3, S_h, S_w): the B whole images,
+        then the crops of image 0, image 1, ... Each crop is resized to the
+        view size by resizing the whole image to ``crop_grid * size`` once
+        and splitting it, which for bilinear resampling equals resizing each
+        crop apart up to the pixels along crop borders, and keeps the batch
+        free of per-crop Python loops.
+    """
+    views = F.interpolate(
+        img, size=size, mode='bilinear', align_corners=False, antialias=True)
+    if crop_grid <= 0:
+        return views
+    b, c = img.shape[:2]
+    sh, sw = size
+    big = F.interpolate(
+        img,
+        size=(crop_grid * sh, crop_grid * sw),
+        mode='bilinear',
+        align_corners=False,
+        antialias=True)
+    crops = big.view(b, c, crop_grid, sh, crop_grid, sw).permute(
+        0, 2, 4, 1, 3, 5).reshape(b * crop_grid * crop_grid, c, sh, sw)
+    return torch.cat([views, crops], dim=0)
 
 
 def pad_to_multiple(img: torch.Tensor,
@@ -30,6 +80,17 @@ def pad_to_multiple(img: torch.Tensor,
     return F.pad(img, (0, pad_w, 0, pad_h), mode=mode), (h, w)
 
 
+def _with_config_key(cfg: dict, name: str) -> dict:
+    """Let a weight-loading encoder name its config key in errors."""
+    cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) \
+        else cfg['type']
+    if cls is not None and 'config_key' in inspect.signature(
+            cls.__init__).parameters:
+        cfg = dict(cfg)
+        cfg.setdefault('config_key', f'model.{name}.checkpoint')
+    return cfg
+
+
 @MODELS.register_module()
 class SLERRestorer(BaseEditModel):
     """Spherical Layer-wise Expert Routing restorer (SLER-IR).
@@ -38,6 +99,12 @@ class SLERRestorer(BaseEditModel):
     embedding to one routing vector per backbone layer on the unit sphere and
     picks each layer's expert by cosine similarity to the expert centers, and
     the expert backbone (``SLERNet``) restores the image along that route.
+    With GLGF, the content encoder's CLS and patch tokens of the whole image
+    and the degradation encoder's CLS of a fixed 4 x 4 grid of crops make a
+    restoration prior that is injected into the backbone's routed layers.
+    All views of a batch (whole images and crops) go through each encoder
+    in one call, and an encoder that serves both sides (DA-CLIP, or one CLIP
+    tower when ``content_encoder`` is None) runs once per view.
 
     Stage 1 (probabilistic routing): every layer mixes its experts with the
     router's probabilities (only each sample's arg-max expert gets parameter
@@ -53,9 +120,19 @@ class SLERRestorer(BaseEditModel):
         router (dict): The router, e.g. ``dict(type='SphericalRouter')``.
             ``in_channels``, ``num_layers`` and ``num_experts`` are filled in
             from the encoder and the backbone when not given.
-        degradation_encoder (dict): Encoder whose ``forward(img)`` takes
-            images in [0, 1] and returns ``(cls, patch_tokens)``; the CLS
-            embedding feeds the router.
+        degradation_encoder (dict): Encoder with the view interface
+            (``preprocess``, ``forward_preprocessed`` -> ``(cls, tokens)``,
+            ``image_size``, ``embed_dim``): ``CLIPImageEncoder``,
+            ``DACLIPEncoder`` or ``ConvDegradationEncoder``. The CLS of the
+            whole image feeds the router.
+        content_encoder (dict, optional): The content CLIP for GLGF. None
+            takes the content side from the degradation encoder: DA-CLIP's
+            content output, or the same tower's output for a plain encoder.
+        glgf (dict, optional): The GLGF neck, e.g. ``dict(type='GLGF')``;
+            its input dims and ``layer_channels`` are filled in from the
+            encoders and the backbone. None: no GLGF.
+        with_glgf (bool): False builds no GLGF even if ``glgf`` is given
+            (the paper's "w/o GLGF" ablation). Default: True.
         pixel_loss (dict): Restoration loss, e.g. ``dict(type='L1Loss')``.
         contrastive_loss (dict, optional): Loss on the routing embeddings
             and degradation labels, e.g.
@@ -81,6 +158,9 @@ class SLERRestorer(BaseEditModel):
                  degradation_encoder: dict,
                  pixel_loss: dict,
                  contrastive_loss: Optional[dict] = None,
+                 content_encoder: Optional[dict] = None,
+                 glgf: Optional[dict] = None,
+                 with_glgf: bool = True,
                  label_key: str = 'degradation_label',
                  stage: int = STAGE_PROBABILISTIC,
                  pad_multiple: int = 8,
@@ -107,7 +187,15 @@ class SLERRestorer(BaseEditModel):
         self.label_key = label_key
         self.pad_multiple = pad_multiple
 
-        self.degradation_encoder = MODELS.build(degradation_encoder)
+        self.degradation_encoder = MODELS.build(
+            _with_config_key(degradation_encoder, 'degradation_encoder'))
+        self.content_encoder = None
+        self.glgf = None
+        if glgf is not None and with_glgf:
+            if content_encoder is not None:
+                self.content_encoder = MODELS.build(
+                    _with_config_key(content_encoder, 'content_encoder'))
+            self.glgf = MODELS.build(self._fill_glgf_cfg(glgf))
         router = dict(router)
         for key, value in (
             ('in_channels', self.degradation_encoder.embed_dim),
@@ -126,6 +214,29 @@ class SLERRestorer(BaseEditModel):
         # Not a buffer: requires_grad is not in a state dict, so a model
         # loaded in stage 2 must freeze again (see forward_train).
         self._routing_frozen = False
+
+    def _fill_glgf_cfg(self, glgf: dict) -> dict:
+        content = self.content_encoder or self.degradation_encoder
+        for name in ('embed_dim', 'token_dim', 'grid_size'):
+            if not hasattr(content, name):
+                raise ValueError(
+                    f'GLGF needs a content encoder with CLS and patch tokens '
+                    f'({type(content).__name__} has no {name}); set '
+                    f'content_encoder or with_glgf=False')
+        glgf = dict(glgf)
+        for key, value in (
+            ('content_cls_dim', content.embed_dim),
+            ('content_token_dim', content.token_dim),
+            ('degradation_dim', self.degradation_encoder.embed_dim),
+            ('layer_channels', tuple(self.generator.layer_channels)),
+        ):
+            given = glgf.setdefault(key, value)
+            if isinstance(given, list):
+                given = tuple(given)
+            if given != value:
+                raise ValueError(f'glgf.{key}={given} does not match the '
+                                 f'encoders/backbone ({value})')
+        return glgf
 
     # ------------------------------------------------------------------ stage
     @property
@@ -149,10 +260,54 @@ class SLERRestorer(BaseEditModel):
         self._routing_frozen = True
 
     # ---------------------------------------------------------------- routing
+    def run_encoders(self, inputs: torch.Tensor):
+        """Run each encoder once on all the views it needs.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
+
+        Returns:
+            tuple: ``(degradation, content)`` encoder outputs. Degradation:
+            the B whole images, then (with GLGF) the 16 crops of each image.
+            Content: None without GLGF; else outputs whose first B rows are
+            the whole images.
+        """
+        deg = self.degradation_encoder
+        crop_grid = self.glgf.crop_grid if self.glgf is not None else 0
+        views = deg.preprocess(encoder_views(inputs, deg.image_size,
+                                             crop_grid))
+        if self.glgf is None:
+            return deg.forward_preprocessed(views), None
+        if self.content_encoder is not None:
+            enc = self.content_encoder
+            content = enc.forward_preprocessed(
+                enc.preprocess(encoder_views(inputs, enc.image_size)))
+            return deg.forward_preprocessed(views), content
+        if deg.provides_content:
+            content, degradation = deg.forward_both_preprocessed(views)
+            return degradation, content
+        # One tower serves both sides.
+        degradation = deg.forward_preprocessed(views)
+        return degradation, degradation
+
+    def encode(self, inputs: torch.Tensor) -> EncodedBatch:
+        """Encoder outputs and GLGF's prior for a batch of images in [0, 1].
+        """
+        degradation, content = self.run_encoders(inputs)
+        b = inputs.size(0)
+        if content is None:
+            return EncodedBatch(degradation.cls[:b])
+        grid = self.glgf.crop_grid
+        grid_hw = tuple((self.content_encoder
+                         or self.degradation_encoder).grid_size)
+        prior = self.glgf(content.cls[:b], content.tokens[:b],
+                          degradation.cls[b:].view(b, grid * grid, -1),
+                          grid_hw)
+        return EncodedBatch(degradation.cls[:b], prior, grid_hw)
+
     def route(self, inputs: torch.Tensor):
         """Routing result (embeddings, logits, probs, indices) for a batch."""
-        cls_token, _ = self.degradation_encoder(inputs)
-        return self.router(cls_token)
+        return self.router(self.encode(inputs).degradation_cls)
 
     def _soft_at_test(self) -> bool:
         if self.test_routing == 'auto':
@@ -169,10 +324,15 @@ class SLERRestorer(BaseEditModel):
 
     def _restore(self, inputs: torch.Tensor,
                  soft: bool) -> Tuple[torch.Tensor, object]:
-        routed = self.route(inputs)
+        encoded = self.encode(inputs)
+        routed = self.router(encoded.degradation_cls)
+        hook = None
+        if encoded.prior is not None:
+            hook = self.glgf.make_feature_hook(encoded.prior, encoded.grid_hw)
         padded, (h, w) = pad_to_multiple(inputs, self.pad_multiple)
-        pred = self.generator(padded,
-                              routed.probs if soft else routed.indices)
+        pred = self.generator(
+            padded, routed.probs if soft else routed.indices,
+            feature_hook=hook)
         return pred[..., :h, :w], routed
 
     def forward_inference(self,

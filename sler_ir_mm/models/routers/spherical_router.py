@@ -22,6 +22,8 @@ from torch import Tensor
 
 from mmagic.registry import MODELS
 
+from sler_ir_mm.utils import check_float_range, check_int
+
 __all__ = ['RoutingResult', 'SphericalRouter']
 
 # Bounds of a learnable temperature: below 0.01 the softmax is a hard arg-max
@@ -43,24 +45,6 @@ class RoutingResult(NamedTuple):
     logits: Tensor
     probs: Tensor
     indices: Tensor
-
-
-def _check_positive_int(name: str, value: int, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
-
-
-def _check_float_range(name: str, value: float, low: float, high: float,
-                       low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        ok = (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bracket = '(' if low_open else '['
-        raise ValueError(
-            f'{name} must be a number in {bracket}{low}, {high}], '
-            f'got {value!r}')
 
 
 def _normalized_entropy(counts: Tensor) -> Tensor:
@@ -132,34 +116,34 @@ class SphericalRouter(BaseModule):
                  uniformity_temperature: float = 0.1,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('num_layers', num_layers)
-        _check_positive_int('num_experts', num_experts)
-        _check_positive_int('embed_dim', embed_dim)
+        check_int('in_channels', in_channels)
+        check_int('num_layers', num_layers)
+        check_int('num_experts', num_experts)
+        check_int('embed_dim', embed_dim)
         if embed_dim < 2 and num_experts > 1:
             raise ValueError('embed_dim must be >= 2 to separate '
                              f'{num_experts} experts on the sphere')
         if hidden_channels is None:
             hidden_channels = max(in_channels, num_layers * embed_dim // 2)
-        _check_positive_int('hidden_channels', hidden_channels)
-        _check_float_range(
+        check_int('hidden_channels', hidden_channels)
+        check_float_range(
             'temperature', temperature, 0.0, math.inf, low_open=True)
         if learnable_temperature:
-            _check_float_range('temperature (learnable)', temperature,
-                               _MIN_TAU, _MAX_TAU)
-        _check_positive_int('queue_size', queue_size, minimum=0)
-        _check_positive_int('queue_samples', queue_samples, minimum=0)
-        _check_float_range('center_momentum', center_momentum, 0.0, 1.0)
+            check_float_range('temperature (learnable)', temperature,
+                              _MIN_TAU, _MAX_TAU)
+        check_int('queue_size', queue_size, minimum=0)
+        check_int('queue_samples', queue_samples, minimum=0)
+        check_float_range('center_momentum', center_momentum, 0.0, 1.0)
         if center_momentum == 1.0:
             raise ValueError('center_momentum must be < 1, otherwise the '
                              'centers never move')
-        _check_positive_int('sinkhorn_iters', sinkhorn_iters)
-        _check_float_range(
+        check_int('sinkhorn_iters', sinkhorn_iters)
+        check_float_range(
             'sinkhorn_epsilon', sinkhorn_epsilon, 0.0, math.inf,
             low_open=True)
-        _check_float_range('uniformity_weight', uniformity_weight, 0.0,
-                           math.inf)
-        _check_float_range(
+        check_float_range('uniformity_weight', uniformity_weight, 0.0,
+                          math.inf)
+        check_float_range(
             'uniformity_temperature', uniformity_temperature, 0.0, math.inf,
             low_open=True)
 

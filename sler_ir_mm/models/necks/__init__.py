@@ -1,0 +1,3 @@
+from .glgf import GLGF, PriorInjection
+
+__all__ = ['GLGF', 'PriorInjection']

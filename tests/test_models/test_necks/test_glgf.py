@@ -1,0 +1,286 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmagic.registry import MODELS
+
+from sler_ir_mm.models.necks import GLGF
+
+CLS, TOK, DEG, PRIOR = 16, 24, 16, 8
+CHANNELS = (8, 16, 32, 64, 32, 16, 16, 16)
+
+
+def _glgf(**kwargs) -> GLGF:
+    cfg = dict(
+        content_cls_dim=CLS,
+        content_token_dim=TOK,
+        degradation_dim=DEG,
+        prior_dim=PRIOR,
+        num_heads=2,
+        layer_channels=CHANNELS,
+        # Most tests cover the optional distance bias too; the default is
+        # the paper's plain Eq. 12 (test_default_is_plain_eq12).
+        position_bias=True)
+    cfg.update(kwargs)
+    return GLGF(**cfg)
+
+
+def test_default_is_plain_eq12():
+    model = GLGF(
+        content_cls_dim=CLS, content_token_dim=TOK, degradation_dim=DEG,
+        prior_dim=PRIOR, num_heads=2, layer_channels=CHANNELS)
+    assert model.position_bias is False
+
+
+def _inputs(b: int = 2, hw=(2, 3), seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    n = hw[0] * hw[1]
+    return (torch.randn(b, CLS, generator=g), torch.randn(b, n, TOK,
+                                                          generator=g),
+            torch.randn(b, 16, DEG, generator=g))
+
+
+def _feat(layer: int, b: int = 2, size=(5, 7)) -> torch.Tensor:
+    return torch.randn(b, CHANNELS[layer], *size)
+
+
+def _perturb_injections(model: GLGF) -> None:
+    with torch.no_grad():
+        for module in model.injections.values():
+            module.out_proj.weight.normal_(std=0.1)
+            module.out_proj.bias.normal_(std=0.1)
+
+
+def test_build_from_registry():
+    model = MODELS.build(
+        dict(
+            type='GLGF',
+            content_cls_dim=CLS,
+            content_token_dim=TOK,
+            degradation_dim=DEG,
+            prior_dim=PRIOR,
+            num_heads=2,
+            layer_channels=list(CHANNELS),
+            inject_layers=[0, 3, 7],
+            inject_heads=[1, 2, 4, 8, 4, 2, 1, 1]))
+    assert isinstance(model, GLGF)
+    assert model.inject_layers == (0, 3, 7)
+    assert sorted(model.injections.keys()) == ['0', '3', '7']
+    assert model.inject_heads[3] == 8
+
+
+@pytest.mark.parametrize('hw', [(2, 3), (7, 7)])
+def test_prior_shapes(hw):
+    model = _glgf()
+    prior = model(*_inputs(hw=hw), hw)
+    assert prior.shape == (2, hw[0] * hw[1], PRIOR)
+    assert torch.isfinite(prior).all()
+    # Plain Eq. 12 (no distance bias) as well.
+    prior = _glgf(position_bias=False)(*_inputs(hw=hw), list(hw))
+    assert prior.shape == (2, hw[0] * hw[1], PRIOR)
+
+
+@pytest.mark.parametrize('size', [(5, 7), (16, 16), (1, 1)])
+def test_inject_shapes_and_identity_at_init(size):
+    model = _glgf()
+    model.init_weights()  # must keep the zero output projections
+    hw = (2, 3)
+    prior = model(*_inputs(hw=hw), hw)
+    hook = model.make_feature_hook(prior, hw)
+    for layer in range(len(CHANNELS)):
+        feat = _feat(layer, size=size)
+        out = model.inject(layer, feat, prior, hw)
+        assert out.shape == feat.shape
+        assert torch.equal(out, feat)
+        assert torch.equal(hook(layer, feat), feat)
+    _perturb_injections(model)
+    for layer in range(len(CHANNELS)):
+        feat = _feat(layer, size=size)
+        out = hook(layer, feat)
+        assert out.shape == feat.shape
+        assert not torch.equal(out, feat)
+
+
+def test_init_cfg_keeps_zero_output_projection():
+    model = _glgf(init_cfg=dict(type='Normal', layer='Linear', std=0.1))
+    model.init_weights()
+    hw = (2, 3)
+    prior = model(*_inputs(hw=hw), hw)
+    feat = _feat(0)
+    assert torch.equal(model.inject(0, feat, prior, hw), feat)
+
+
+def test_not_injected_layers_are_identity():
+    model = _glgf(inject_layers=(1, 4))
+    _perturb_injections(model)
+    hw = (2, 2)
+    prior = model(*_inputs(hw=hw), hw)
+    for layer in range(len(CHANNELS)):
+        feat = _feat(layer)
+        out = model.inject(layer, feat, prior, hw)
+        if layer in (1, 4):
+            assert not torch.equal(out, feat)
+        else:
+            assert out is feat
+
+
+def test_training_leaves_identity_and_all_parts_learn():
+    torch.manual_seed(0)
+    model = _glgf()
+    hw = (2, 3)
+    feats = [_feat(layer, size=(4, 4)) for layer in range(len(CHANNELS))]
+    inputs = _inputs(hw=hw)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def step():
+        optimizer.zero_grad()
+        prior = model(*inputs, hw)
+        hook = model.make_feature_hook(prior, hw)
+        loss = sum((hook(i, f) - 1).abs().mean() for i, f in enumerate(feats))
+        loss.backward()
+        grads = {
+            name: (p.grad.abs().sum().item() if p.grad is not None else 0.)
+            for name, p in model.named_parameters()
+        }
+        optimizer.step()
+        return grads
+
+    grads = step()
+    for layer in range(len(CHANNELS)):
+        assert grads[f'injections.{layer}.out_proj.weight'] > 0
+        assert grads[f'injections.{layer}.out_proj.bias'] > 0
+    # Zero output projections block the gradient upstream at first.
+    assert grads['film_mlp.1.weight'] == 0
+    assert grads['injections.0.kv_proj.weight'] == 0
+
+    prior = model(*inputs, hw)
+    for layer, feat in enumerate(feats):
+        assert not torch.equal(model.inject(layer, feat, prior, hw), feat)
+
+    grads = step()
+    for name in [
+            'film_mlp.1.weight', 'film_mlp.3.weight', 'csp_proj.weight',
+            'dsp_proj.weight', 'q_proj.weight', 'k_proj.weight',
+            'v_proj.weight', 'attn_out.weight', 'log_slopes', 'ffn.0.weight',
+            'injections.0.q_proj.weight', 'injections.0.kv_proj.weight',
+            'injections.3.kv_proj.weight', 'injections.7.prior_norm.weight'
+    ]:
+        assert grads[name] > 0, name
+
+
+def test_crop_layout_row_major():
+    """A very different crop token moves the prior mostly in its cell."""
+    torch.manual_seed(0)
+    model = _glgf(prior_dim=16, num_heads=4).eval()
+    hw = (8, 8)  # every crop of the 4x4 grid covers 2x2 patches
+    cls, tokens, crops = _inputs(b=1, hw=hw)
+    crops = 0.1 * crops
+    base = model(cls, tokens, crops, hw)
+    for row, col in [(0, 3), (2, 1), (3, 0)]:
+        changed = crops.clone()
+        changed[:, row * 4 + col] = 10 * torch.randn(DEG)
+        diff = (model(cls, tokens, changed, hw) - base).norm(dim=-1)
+        diff = diff.view(8, 8)
+        inside = torch.zeros(8, 8, dtype=torch.bool)
+        inside[2 * row:2 * row + 2, 2 * col:2 * col + 2] = True
+        assert inside.view(-1)[diff.view(-1).argmax()]
+        assert diff[inside].mean() > 2 * diff[~inside].mean()
+
+    # Swapping two crops changes the prior in their cells only (mostly).
+    swapped = crops.clone()
+    swapped[:, [0, 15]] = crops[:, [15, 0]]
+    diff = (model(cls, tokens, swapped, hw) - base).norm(dim=-1).view(8, 8)
+    corners = torch.zeros(8, 8, dtype=torch.bool)
+    corners[:2, :2] = corners[6:, 6:] = True
+    assert diff[corners].mean() > 2 * diff[~corners].mean()
+
+
+def test_inject_matches_reference():
+    """Token-level output projection == 1x1 conv after the resize."""
+    torch.manual_seed(0)
+    model = _glgf(inject_heads=2)
+    _perturb_injections(model)
+    hw = (2, 3)
+    prior = model(*_inputs(hw=hw), hw)
+    feat = _feat(1, size=(5, 7))
+    mod = model.injections['1']
+    b, c, h, w = feat.shape
+    q = mod.q_proj(mod.prior_norm(prior))
+    kv = mod.kv_proj(mod.feat_norm(feat.permute(0, 2, 3, 1).reshape(
+        b, h * w, c)))
+    k, v = kv.chunk(2, dim=-1)
+    heads = 2
+
+    def split(x):
+        return x.view(b, -1, heads, c // heads).transpose(1, 2)
+
+    attn = (split(q) @ split(k).transpose(-1, -2)) / (c // heads)**0.5
+    upd = (attn.softmax(-1) @ split(v)).transpose(1, 2).reshape(b, 6, c)
+    upd = F.interpolate(
+        upd.transpose(1, 2).reshape(b, c, 2, 3), size=(h, w),
+        mode='bilinear', align_corners=False)
+    ref = feat + F.conv2d(upd, mod.out_proj.weight[:, :, None, None],
+                          mod.out_proj.bias)
+    torch.testing.assert_close(model.inject(1, feat, prior, hw), ref)
+
+
+def test_shape_errors():
+    model = _glgf()
+    cls, tokens, crops = _inputs(hw=(2, 3))
+    with pytest.raises(ValueError, match='h \\* w'):
+        model(cls, tokens, crops, (3, 3))
+    with pytest.raises(ValueError, match='16 crop tokens'):
+        model(cls, tokens, crops[:, :9], (2, 3))
+    with pytest.raises(ValueError, match='content_cls'):
+        model(cls[:, :4], tokens, crops, (2, 3))
+    with pytest.raises(ValueError, match='content_tokens'):
+        model(cls, tokens[..., :4], crops, (2, 3))
+    with pytest.raises(ValueError, match='grid_hw'):
+        model(cls, tokens, crops, (6, ))
+    prior = model(cls, tokens, crops, (2, 3))
+    with pytest.raises(ValueError, match='layer 2: expected .* 32 channels'):
+        model.inject(2, _feat(1), prior, (2, 3))
+    with pytest.raises(ValueError, match='layer_index'):
+        model.inject(8, _feat(1), prior, (2, 3))
+    with pytest.raises(ValueError, match='prior tokens'):
+        model.inject(0, _feat(0), prior, (3, 3))
+    with pytest.raises(ValueError, match='batch'):
+        model.inject(0, _feat(0, b=3), prior, (2, 3))
+    with pytest.raises(ValueError, match='prior_dim|channels'):
+        model.make_feature_hook(prior[..., :4], (2, 3))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(prior_dim=10, num_heads=4),
+    dict(layer_channels=()),
+    dict(inject_layers=(0, 8)),
+    dict(inject_layers=(1, 1)),
+    dict(inject_heads=3),
+    dict(inject_heads=(1, 2)),
+    dict(ffn_ratio=0),
+    dict(crop_grid=0),
+])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        _glgf(**kwargs)
+
+
+def test_slernet_feature_hook():
+    """The hook plugs into SLERNet; a fresh GLGF leaves its output as is."""
+    from sler_ir_mm.models.backbones import SLERNet
+    torch.manual_seed(0)
+    net = SLERNet(
+        dim=8,
+        num_blocks=(1, 1, 1, 1),
+        num_refinement_blocks=1,
+        heads=(1, 1, 1, 1),
+        num_experts=2).eval()
+    model = _glgf()
+    hw = (2, 2)
+    prior = model(*_inputs(b=1, hw=hw), hw)
+    img = torch.rand(1, 3, 16, 16)
+    routing = torch.zeros(1, 8, dtype=torch.long)
+    with torch.no_grad():
+        plain = net(img, routing)
+        hooked = net(img, routing, feature_hook=model.make_feature_hook(
+            prior, hw))
+    assert torch.equal(plain, hooked)

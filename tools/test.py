@@ -2,19 +2,27 @@
 
 Examples::
 
-    python tools/test.py configs/sler_ir_mini_5task.py work_dirs/x/iter_1000.pth
+    python tools/test.py configs/smoke/sler_ir_smoke.py work_dirs/sler_ir_smoke/epoch_4.pth
     bash tools/dist_test.sh CONFIG CKPT 8
 """
 import argparse
 import json
 import os
 import os.path as osp
+import warnings
+
+# MMagic 1.2.0 imports diffusers/torch APIs that warn on every import; these
+# warnings are not the user's to act on, so keep them out of the log.
+warnings.filterwarnings('ignore', category=FutureWarning, module=r'diffusers')
+warnings.filterwarnings(
+    'ignore', message='`torch.jit.script` is deprecated',
+    category=FutureWarning)
 
 # Importing the plugin first applies its runtime fixes (numpy 2, safe torch.load).
-import sler_ir_mm  # noqa: F401,I001
-from mmengine.config import Config, DictAction
-from mmengine.hooks import Hook
-from mmengine.runner import Runner
+import sler_ir_mm  # noqa: F401,E402,I001
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 
 class CollectTestMetrics(Hook):

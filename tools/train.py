@@ -2,7 +2,7 @@
 
 Examples::
 
-    python tools/train.py configs/sler_ir_mini_5task.py
+    python tools/train.py configs/smoke/sler_ir_smoke.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume          # latest ckpt
     python tools/train.py CONFIG --resume work_dirs/run1/iter_400.pth        # a given ckpt
     bash tools/dist_train.sh CONFIG 8                                        # 8 GPUs
@@ -10,12 +10,20 @@ Examples::
 import argparse
 import os
 import os.path as osp
+import warnings
+
+# MMagic 1.2.0 imports diffusers/torch APIs that warn on every import; these
+# warnings are not the user's to act on, so keep them out of the log.
+warnings.filterwarnings('ignore', category=FutureWarning, module=r'diffusers')
+warnings.filterwarnings(
+    'ignore', message='`torch.jit.script` is deprecated',
+    category=FutureWarning)
 
 # Importing the plugin first applies its runtime fixes (numpy 2, safe torch.load)
 # before MMEngine or MMagic load anything.
-import sler_ir_mm  # noqa: F401,I001
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+import sler_ir_mm  # noqa: F401,E402,I001
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -113,6 +113,11 @@ param_scheduler = dict(
     periods=[stage1_epochs, stage2_epochs],
     restart_weights=[1.0, 1.0],
     eta_min=1e-6)
+# Under DDP (tools/dist_train.sh): a step trains only the experts its samples
+# took, and stage 2 freezes the routing path, so some parameters get no
+# gradient in a step.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)
 custom_hooks = [
     dict(type='RoutingStageSwitchHook', switch_epoch=stage1_epochs,
          train_batch_size=8),

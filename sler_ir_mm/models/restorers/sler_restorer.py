@@ -210,10 +210,33 @@ class SLERRestorer(BaseEditModel):
         self.router = MODELS.build(router)
         self.contrastive_loss = (
             MODELS.build(contrastive_loss) if contrastive_loss else None)
+        self._check_preprocessor()
+        # The stage is a buffer so that checkpoints carry it; _stage_now
+        # mirrors it on the host, so reading it costs no device sync.
         self.register_buffer('_stage', torch.tensor(stage, dtype=torch.long))
+        self._stage_now = stage
         # Not a buffer: requires_grad is not in a state dict, so a model
         # loaded in stage 2 must freeze again (see forward_train).
         self._routing_frozen = False
+
+    def _check_preprocessor(self) -> None:
+        """The encoders and the router expect images in [0, 1]."""
+        mean = getattr(self.data_preprocessor, 'mean', None)
+        std = getattr(self.data_preprocessor, 'std', None)
+        if mean is None or std is None:
+            return
+        if not (torch.allclose(mean, torch.zeros_like(mean))
+                and torch.allclose(std, torch.full_like(std, 255.))):
+            raise ValueError(
+                'SLERRestorer needs data_preprocessor to map images to '
+                '[0, 1]: use mean=[0., 0., 0.] and std=[255., 255., 255.], '
+                f'got mean={mean.flatten().tolist()}, '
+                f'std={std.flatten().tolist()}')
+
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._stage_now = int(self._stage)
 
     def _fill_glgf_cfg(self, glgf: dict) -> dict:
         content = self.content_encoder or self.degradation_encoder
@@ -241,7 +264,8 @@ class SLERRestorer(BaseEditModel):
     # ------------------------------------------------------------------ stage
     @property
     def stage(self) -> int:
-        return int(self._stage)
+        """1 (probabilistic routing) or 2 (deterministic routing)."""
+        return self._stage_now
 
     def enter_stage2(self) -> None:
         """Switch to deterministic routing with a frozen routing path.
@@ -249,6 +273,7 @@ class SLERRestorer(BaseEditModel):
         Idempotent, so a resumed run can call it again.
         """
         self._stage.fill_(STAGE_DETERMINISTIC)
+        self._stage_now = STAGE_DETERMINISTIC
         self._freeze_routing_path()
 
     def _freeze_routing_path(self) -> None:

@@ -193,3 +193,9 @@ def test_training_needs_ground_truth():
     del samples.gt_img
     with pytest.raises(ValueError, match='gt_img'):
         model(inputs, samples, mode='loss')
+
+
+def test_preprocessor_must_give_unit_range_images():
+    with pytest.raises(ValueError, match=r'\[0, 1\]'):
+        tiny_restorer(data_preprocessor=dict(
+            type='DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3))

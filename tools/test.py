@@ -1,5 +1,9 @@
 """Evaluate a checkpoint on a config's test sets.
 
+Ends by printing per-set PSNR/SSIM and their average, laid out like the
+paper's Tables 1-2, and writes that table to the run's log dir
+(``results.json``, ``results.md``).
+
 Examples::
 
     python tools/test.py configs/smoke/sler_ir_smoke.py work_dirs/sler_ir_smoke/epoch_4.pth
@@ -18,11 +22,16 @@ warnings.filterwarnings(
     'ignore', message='`torch.jit.script` is deprecated',
     category=FutureWarning)
 
-# Importing the plugin first applies its runtime fixes (numpy 2, safe torch.load).
+# Importing the plugin first applies its runtime fixes (numpy 2, safe
+# torch.load).
 import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from sler_ir_mm.utils import (format_results_table,  # noqa: E402
+                              summarize_metrics)
 
 
 class CollectTestMetrics(Hook):
@@ -48,7 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--out',
-        help='also write the metrics to this JSON file')
+        help='also write the raw metrics to this JSON file (the results '
+        'table always goes to the run\'s log dir as results.json/.md)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -85,6 +95,25 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def report(runner, metrics: dict, out: str = None) -> None:
+    """Print the results table and write it (JSON, Markdown) to the run's
+    log dir, and the raw metrics to ``out`` if given."""
+    summary = summarize_metrics(metrics)
+    table = format_results_table(summary)
+    print_log('Results (per test set and average):\n' + table,
+              logger='current')
+    with open(osp.join(runner.log_dir, 'results.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(dict(summary, metrics=metrics), f, indent=2)
+    with open(osp.join(runner.log_dir, 'results.md'), 'w',
+              encoding='utf-8') as f:
+        f.write(table + '\n')
+    if out:
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w', encoding='utf-8') as f:
+            json.dump(metrics, f, indent=2)
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
@@ -92,11 +121,9 @@ def main(argv=None) -> dict:
     collector = CollectTestMetrics()
     runner.register_hook(collector)
     runner.test()
-    metrics = collector.metrics
-    if args.out and runner.rank == 0:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+    metrics = {k: float(v) for k, v in collector.metrics.items()}
+    if runner.rank == 0:
+        report(runner, metrics, args.out)
     return metrics
 
 

@@ -28,11 +28,17 @@ def test_two_stage_training_and_test(repo_root, tmp_path):
     assert train[4]['lr'] == train[0]['lr'] > train[3]['lr']
 
     out = osp.join(cwd, 'metrics.json')
-    run_tool(repo_root, cwd, osp.join(repo_root, 'tools', 'test.py'), cfg,
-             osp.join('work', 'epoch_4.pth'), '--work-dir', 'test',
-             '--out', out)
+    test_log = run_tool(repo_root, cwd,
+                        osp.join(repo_root, 'tools', 'test.py'), cfg,
+                        osp.join('work', 'epoch_4.pth'), '--work-dir',
+                        'test', '--out', out)
     with open(out) as f:
         metrics = json.load(f)
     assert set(metrics) >= {'noise/PSNR', 'noise/SSIM', 'dark/PSNR',
                             'dark/SSIM'}
+    # The results table: printed, and written to the run's log dir.
+    table, = glob.glob(osp.join(cwd, 'test', '*', 'results.md'))
+    with open(table) as f:
+        assert '| noise | dark | Average |' in f.read()
+    assert '| noise | dark | Average |' in test_log
     assert glob.glob(osp.join(cwd, 'work', 'epoch_4.pth'))

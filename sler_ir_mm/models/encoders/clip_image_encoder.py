@@ -22,8 +22,9 @@ from .encoder_output import EncoderOutput
 # Where to get weights, quoted in the "missing checkpoint" errors.
 OPENAI_VIT_B_32_HINT = (
     'the OpenAI CLIP ViT-B-32 weights, i.e. open_clip\'s `ViT-B-32` '
-    '`openai` weights (e.g. run `open_clip.create_model("ViT-B-32", '
-    'pretrained="openai", cache_dir=DIR)` there and take the file from DIR, '
+    '`openai` weights (e.g. there, run `open_clip.create_model("ViT-B-32", '
+    'pretrained=TAG, cache_dir=DIR)` with TAG "openai" and take the file '
+    'from DIR, '
     'or fetch https://openaipublic.azureedge.net/clip/models/40d365715913c9'
     'da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt)')
 OPENAI_QUICK_GELU_NOTE = (

@@ -1,0 +1,26 @@
+"""Datasets and transforms of the all-in-one restoration protocols.
+
+- ``DegradationPairDataset``: degraded/clean pairs of one task (derain,
+  dehaze, deblur, low light), paired by file name (``gt_name``).
+- ``CleanImageDataset``: clean images degraded on the fly (denoising).
+- ``AddGaussianNoise``: the on-the-fly noise, seeded per image for tests.
+- ``LoadImageFromFileChecked``: MMagic's loader, naming unreadable files.
+
+Each sample carries ``task_name`` and ``degradation_label``. Folder
+layouts and repetition factors of PromptIR (3 tasks) and AdaIR (5 tasks)
+are in :mod:`sler_ir_mm.datasets.layouts`.
+"""
+from .clean_image_dataset import CleanImageDataset
+from .degradation_pair_dataset import GT_NAME_PRESETS, DegradationPairDataset
+from .layouts import (FIVE_TASKS, LOL_V1_LAYOUT, PROMPTIR_LAYOUT, TASK_LABELS,
+                      TEST_NOISE_SIGMAS, THREE_TASKS, TRAIN_NOISE_SIGMAS)
+from .transforms import (AddGaussianNoise, LoadImageFromFileChecked,
+                         UnreadableImageError, stable_hash)
+
+__all__ = [
+    'AddGaussianNoise', 'CleanImageDataset', 'DegradationPairDataset',
+    'FIVE_TASKS', 'GT_NAME_PRESETS', 'LOL_V1_LAYOUT',
+    'LoadImageFromFileChecked', 'PROMPTIR_LAYOUT', 'TASK_LABELS',
+    'TEST_NOISE_SIGMAS', 'THREE_TASKS', 'TRAIN_NOISE_SIGMAS',
+    'UnreadableImageError', 'stable_hash'
+]

@@ -360,6 +360,11 @@ class CLIPTowerEncoderBase(BaseModule):
             module.eval()
         return self
 
+    def forward(self, img: Tensor) -> EncoderOutput:
+        """Embed (B, 3, H, W) images in [0, 1] of any size: ``preprocess``
+        then ``forward_preprocessed`` (for DA-CLIP, the degradation side)."""
+        return self.forward_preprocessed(self.preprocess(img))
+
     # -- preprocessing -------------------------------------------------------
     def preprocess(self, img: Tensor) -> Tensor:
         """Resize images in [0, 1] to the tower's input size and normalise.
@@ -476,13 +481,3 @@ class CLIPImageEncoder(CLIPTowerEncoderBase):
         self._check_views(views)
         pooled, tokens = self.visual(views)
         return EncoderOutput(pooled, tokens)
-
-    def forward(self, img: Tensor) -> EncoderOutput:
-        """Args:
-            img (Tensor): (B, 3, H, W) images in [0, 1], any H, W.
-
-        Returns:
-            EncoderOutput: ``cls`` (B, embed_dim) pooled+projected CLS token,
-            ``tokens`` (B, grid_h * grid_w, token_dim) patch tokens.
-        """
-        return self.forward_preprocessed(self.preprocess(img))

@@ -218,12 +218,3 @@ class DACLIPEncoder(CLIPTowerEncoderBase):
         self._check_views(views)
         pooled, tokens = self.controller(views)
         return EncoderOutput(pooled, tokens)
-
-    def forward(self, img: Tensor) -> EncoderOutput:
-        """Args:
-            img (Tensor): (B, 3, H, W) images in [0, 1], any H, W.
-
-        Returns:
-            EncoderOutput: the degradation side (controller CLS and tokens).
-        """
-        return self.forward_preprocessed(self.preprocess(img))

@@ -331,8 +331,14 @@ class SLERRestorer(BaseEditModel):
         return EncodedBatch(degradation.cls[:b], prior, grid_hw)
 
     def route(self, inputs: torch.Tensor):
-        """Routing result (embeddings, logits, probs, indices) for a batch."""
-        return self.router(self.encode(inputs).degradation_cls)
+        """Routing result (embeddings, logits, probs, indices) for a batch.
+
+        Only the whole images are encoded: the router needs no crops and no
+        GLGF prior.
+        """
+        deg = self.degradation_encoder
+        views = deg.preprocess(encoder_views(inputs, deg.image_size))
+        return self.router(deg.forward_preprocessed(views).cls)
 
     def _soft_at_test(self) -> bool:
         if self.test_routing == 'auto':

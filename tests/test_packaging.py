@@ -51,7 +51,13 @@ def test_wheel_carries_mim_files(repo_root, tmp_path):
                      'sler_ir_mm/.mim/tools/test.py',
                      'sler_ir_mm/.mim/tools/dist_train.sh',
                      'sler_ir_mm/.mim/configs/_base_/default_runtime.py',
-                     'sler_ir_mm/.mim/configs/smoke/restormer_smoke.py'):
+                     'sler_ir_mm/.mim/configs/smoke/restormer_smoke.py',
+                     'sler_ir_mm/.mim/configs/sler_ir_mini_5task.py',
+                     'sler_ir_mm/.mim/configs/sler_ir_5task.py',
+                     'sler_ir_mm/.mim/tools/restore_images.py',
+                     'sler_ir_mm/.mim/tools/misc/check_dataset.py',
+                     'sler_ir_mm/.mim/model-index.yml',
+                     'sler_ir_mm/.mim/metafile.yml'):
         assert required in names, required
     assert not any(n.startswith(('tests/', 'configs/', 'tools/'))
                    for n in names)

@@ -7,6 +7,7 @@ paper's Tables 1-2, and writes that table to the run's log dir
 Examples::
 
     python tools/test.py configs/smoke/sler_ir_smoke.py work_dirs/sler_ir_smoke/epoch_4.pth
+    python tools/test.py configs/sler_ir_mini_5task.py --degraded-inputs  # the inputs' scores
     bash tools/dist_test.sh CONFIG CKPT 8
 """
 import argparse
@@ -31,7 +32,8 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from sler_ir_mm.utils import (format_results_table,  # noqa: E402
-                              summarize_metrics)
+                              set_data_root, summarize_metrics,
+                              use_gloo_without_cuda)
 
 
 class CollectTestMetrics(Hook):
@@ -50,7 +52,15 @@ class CollectTestMetrics(Hook):
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='checkpoint file (not with '
+        '--degraded-inputs)')
+    parser.add_argument(
+        '--degraded-inputs',
+        action='store_true',
+        help='score the degraded inputs themselves against the ground '
+        'truth (no model, no checkpoint): the "Input" row of a results '
+        'table')
     parser.add_argument(
         '--work-dir',
         help='where logs and results go '
@@ -59,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out',
         help='also write the raw metrics to this JSON file (the results '
         'table always goes to the run\'s log dir as results.json/.md)')
+    parser.add_argument(
+        '--data-root',
+        help='read every dataset of the config from this folder instead of '
+        'the config\'s data_root (e.g. where your all-in-one data lives)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -79,12 +93,25 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise SystemExit(f'config file not found: {args.config}')
-    if not osp.isfile(args.checkpoint):
+    if args.degraded_inputs:
+        if args.checkpoint is not None:
+            raise SystemExit('--degraded-inputs scores the inputs: give no '
+                             'checkpoint')
+    elif args.checkpoint is None:
+        raise SystemExit('give a checkpoint (or --degraded-inputs)')
+    elif not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if use_gloo_without_cuda(cfg):
+        print('No CUDA: distributed processes use the gloo backend.')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None:
+        try:
+            set_data_root(cfg, args.data_root)
+        except ValueError as err:
+            raise SystemExit(f'--data-root: {err}')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -92,6 +119,15 @@ def build_config(args: argparse.Namespace) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.degraded_inputs:
+        # The prediction is the input: same data, metrics and table.
+        cfg.model = dict(
+            type='BaseEditModel',
+            generator=dict(type='IdentityNet'),
+            pixel_loss=dict(type='L1Loss'),
+            data_preprocessor=cfg.model.get(
+                'data_preprocessor', dict(type='DataPreprocessor')))
+        cfg.pop('model_wrapper_cfg', None)
     return cfg
 
 

@@ -25,6 +25,9 @@ import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from sler_ir_mm.utils import (set_data_root,  # noqa: E402
+                              use_gloo_without_cuda)
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
@@ -45,6 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='mixed-precision training (CUDA, NPU or MLU devices only)')
+    parser.add_argument(
+        '--data-root',
+        help='read every dataset of the config from this folder instead of '
+        'the config\'s data_root (e.g. where your all-in-one data lives)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -88,10 +95,17 @@ def build_config(args: argparse.Namespace) -> Config:
         raise SystemExit(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if use_gloo_without_cuda(cfg):
+        print('No CUDA: distributed processes use the gloo backend.')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None:
+        try:
+            set_data_root(cfg, args.data_root)
+        except ValueError as err:
+            raise SystemExit(f'--data-root: {err}')
 
-    # Priority: --work-dir > work_dir in the config > ./work_dirs/<config name>.
+    # Priority: --work-dir > work_dir in the config > work_dirs/<config name>.
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

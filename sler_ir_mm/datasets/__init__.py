@@ -8,10 +8,14 @@
 
 Each sample carries ``task_name`` and ``degradation_label``. Folder
 layouts and repetition factors of PromptIR (3 tasks) and AdaIR (5 tasks)
-are in :mod:`sler_ir_mm.datasets.layouts`.
+are in :mod:`sler_ir_mm.datasets.layouts`. The embedded mini benchmark
+(:mod:`sler_ir_mm.datasets.mini_benchmark`) synthesises the five
+degradations on scikit-image's sample photos.
 """
 from .clean_image_dataset import CleanImageDataset
 from .degradation_pair_dataset import GT_NAME_PRESETS, DegradationPairDataset
+from .mini_benchmark import (MINI_LAYOUT, build_mini_benchmark,
+                             mini_benchmark_dataset)
 from .layouts import (FIVE_TASKS, LOL_V1_LAYOUT, PROMPTIR_LAYOUT, TASK_LABELS,
                       TEST_NOISE_SIGMAS, THREE_TASKS, TRAIN_NOISE_SIGMAS)
 from .transforms import (AddGaussianNoise, LoadImageFromFileChecked,
@@ -20,7 +24,9 @@ from .transforms import (AddGaussianNoise, LoadImageFromFileChecked,
 __all__ = [
     'AddGaussianNoise', 'CleanImageDataset', 'DegradationPairDataset',
     'FIVE_TASKS', 'GT_NAME_PRESETS', 'LOL_V1_LAYOUT',
-    'LoadImageFromFileChecked', 'PROMPTIR_LAYOUT', 'TASK_LABELS',
+    'LoadImageFromFileChecked', 'MINI_LAYOUT', 'PROMPTIR_LAYOUT',
+    'TASK_LABELS',
     'TEST_NOISE_SIGMAS', 'THREE_TASKS', 'TRAIN_NOISE_SIGMAS',
-    'UnreadableImageError', 'stable_hash'
+    'UnreadableImageError', 'build_mini_benchmark', 'mini_benchmark_dataset',
+    'stable_hash'
 ]

@@ -1,13 +1,15 @@
-from .backbones import SLERNet
+from .backbones import IdentityNet, SLERNet
 from .encoders import (CLIPImageEncoder, ConvDegradationEncoder,
                        DACLIPEncoder, EncoderOutput)
-from .losses import HypersphericalContrastiveLoss
+from .losses import (DegradationClassificationLoss,
+                     HypersphericalContrastiveLoss)
 from .necks import GLGF
 from .restorers import SLERRestorer
-from .routers import SphericalRouter
+from .routers import ClassifierRouter, SphericalRouter
 
 __all__ = [
-    'SLERNet', 'CLIPImageEncoder', 'ConvDegradationEncoder', 'DACLIPEncoder',
-    'EncoderOutput', 'HypersphericalContrastiveLoss', 'GLGF', 'SLERRestorer',
-    'SphericalRouter'
+    'SLERNet', 'IdentityNet', 'CLIPImageEncoder', 'ConvDegradationEncoder',
+    'DACLIPEncoder', 'EncoderOutput', 'HypersphericalContrastiveLoss',
+    'DegradationClassificationLoss', 'GLGF', 'SLERRestorer',
+    'SphericalRouter', 'ClassifierRouter'
 ]

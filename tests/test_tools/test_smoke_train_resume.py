@@ -96,3 +96,18 @@ def test_mim_train_runs_the_packaged_tool(smoke_runs):
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert osp.isfile(osp.join(cwd, 'mim_run', 'iter_2.pth'))
+
+
+@pytest.mark.skipif(shutil.which('mim') is None, reason='openmim missing')
+def test_mim_test_runs_the_packaged_tool(smoke_runs):
+    cwd = smoke_runs['cwd']
+    proc = subprocess.run([
+        'mim', 'test', 'sler_ir_mm', smoke_runs['cfg'], '--checkpoint',
+        osp.join('full', 'iter_8.pth'), '--work-dir', 'mim_test_run'
+    ],
+                          cwd=cwd,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'smoke/PSNR' in proc.stdout + proc.stderr

@@ -34,6 +34,10 @@ class RoutingStageSwitchHook(Hook):
             for iteration-based loops. Give exactly one of the two.
         train_batch_size (int, optional): Per-GPU batch size of stage 2.
             None keeps the stage-1 dataloader.
+        switch_model_stage (bool): Call ``model.enter_stage2()``. False
+            only changes the batch size, so a baseline without routing
+            (e.g. MMagic's Restormer) trains with the same batch-size
+            schedule. Default: True.
     """
 
     priority = 'NORMAL'
@@ -41,7 +45,8 @@ class RoutingStageSwitchHook(Hook):
     def __init__(self,
                  switch_epoch: Optional[int] = None,
                  switch_iter: Optional[int] = None,
-                 train_batch_size: Optional[int] = None) -> None:
+                 train_batch_size: Optional[int] = None,
+                 switch_model_stage: bool = True) -> None:
         if (switch_epoch is None) == (switch_iter is None):
             raise ValueError('give exactly one of switch_epoch and '
                              f'switch_iter, got switch_epoch={switch_epoch},'
@@ -55,7 +60,14 @@ class RoutingStageSwitchHook(Hook):
                              f'{train_batch_size}')
         self.switch_epoch = switch_epoch
         self.switch_iter = switch_iter
+        if not isinstance(switch_model_stage, bool):
+            raise TypeError('switch_model_stage must be a bool, got '
+                            f'{switch_model_stage!r}')
+        if not switch_model_stage and train_batch_size is None:
+            raise ValueError('with switch_model_stage=False the hook only '
+                             'changes the batch size: give train_batch_size')
         self.train_batch_size = train_batch_size
+        self.switch_model_stage = switch_model_stage
         self._switched = False
 
     # ------------------------------------------------------------------ hooks
@@ -91,21 +103,25 @@ class RoutingStageSwitchHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if not hasattr(model, 'enter_stage2'):
-            raise TypeError(f'RoutingStageSwitchHook needs a model with '
-                            f'enter_stage2() (SLERRestorer), got '
-                            f'{type(model).__name__}')
-        model.enter_stage2()
+        if self.switch_model_stage:
+            if not hasattr(model, 'enter_stage2'):
+                raise TypeError(
+                    f'RoutingStageSwitchHook needs a model with '
+                    f'enter_stage2() (SLERRestorer), got '
+                    f'{type(model).__name__}; use switch_model_stage=False '
+                    'to change only the batch size')
+            model.enter_stage2()
         if self.train_batch_size is not None:
             self._rebuild_dataloader(runner)
         self._switched = True
         where = (f'epoch {runner.epoch}' if self.switch_epoch is not None
                  else f'iter {runner.iter}')
-        runner.logger.info(
-            f'RoutingStageSwitchHook: stage 2 from {where}: deterministic '
-            f'routing, routing path frozen, contrastive loss off' +
-            (f', batch size {self.train_batch_size}'
-             if self.train_batch_size is not None else ''))
+        what = ['deterministic routing, routing path frozen, contrastive '
+                'loss off'] if self.switch_model_stage else []
+        if self.train_batch_size is not None:
+            what.append(f'batch size {self.train_batch_size}')
+        runner.logger.info(f'RoutingStageSwitchHook: stage 2 from {where}: '
+                           + ', '.join(what))
 
     def _rebuild_dataloader(self, runner) -> None:
         loop = runner.train_loop

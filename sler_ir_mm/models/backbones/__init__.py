@@ -1,3 +1,4 @@
+from .identity_net import IdentityNet
 from .slernet import ExpertStack, RestormerLoadInfo, SLERNet
 
-__all__ = ['ExpertStack', 'RestormerLoadInfo', 'SLERNet']
+__all__ = ['ExpertStack', 'IdentityNet', 'RestormerLoadInfo', 'SLERNet']

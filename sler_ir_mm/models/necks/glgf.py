@@ -89,8 +89,9 @@ class PriorInjection(nn.Module):
     ``k, v = Linear(LN(feat))`` on the flattened features (per-pixel
     LayerNorm over channels; computed with the projections folded into the
     queries and outputs, see :meth:`forward`); ``u = Attn(q, k, v)`` gives
-    N tokens of C channels; ``delta = out_proj(u)`` (zero-initialised) is laid out on the
-    (h, w) prior grid and bilinearly resized to (H, W); ``feat + delta``.
+    N tokens of C channels; ``delta = out_proj(u)`` (zero-initialised) is
+    laid out on the (h, w) prior grid and bilinearly resized to (H, W);
+    ``feat + delta``.
 
     The output projection acts on the N tokens before the resize: a per-pixel
     linear map commutes with bilinear interpolation (its weights sum to 1),

@@ -1,5 +1,6 @@
 """SLER-IR: an expert-routed Restormer trained in two stages."""
 import inspect
+import numbers
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import torch
@@ -115,11 +116,19 @@ class SLERRestorer(BaseEditModel):
     L1. ``RoutingStageSwitchHook`` switches stages during training; the
     current stage is a buffer, so checkpoints carry it.
 
+    With ``ClassifierRouter`` (the paper's classification-based routing
+    baseline, Table 3) the router classifies the degradation and a fixed
+    table maps each class to a route; stage 1 trains it with L1 alone or
+    with ``L1 + L_cls`` (``classification_loss``), and stage 2 freezes it
+    in the same way.
+
     Args:
         generator (dict): The expert backbone, e.g. ``dict(type='SLERNet')``.
-        router (dict): The router, e.g. ``dict(type='SphericalRouter')``.
+        router (dict): The router, e.g. ``dict(type='SphericalRouter')`` or
+            ``dict(type='ClassifierRouter', num_classes=5)``.
             ``in_channels``, ``num_layers`` and ``num_experts`` are filled in
-            from the encoder and the backbone when not given.
+            from the encoder and the backbone when not given;
+            ``num_classes`` is not.
         degradation_encoder (dict): Encoder with the view interface
             (``preprocess``, ``forward_preprocessed`` -> ``(cls, tokens)``,
             ``image_size``, ``embed_dim``): ``CLIPImageEncoder``,
@@ -138,8 +147,16 @@ class SLERRestorer(BaseEditModel):
             and degradation labels, e.g.
             ``dict(type='HypersphericalContrastiveLoss', loss_weight=1.0)``
             (its ``loss_weight`` is alpha). None trains stage 1 without it.
+            Needs a spherical router (not ``ClassifierRouter``).
+        classification_loss (dict, optional): Loss on a classifier router's
+            class logits and the degradation labels, e.g.
+            ``dict(type='DegradationClassificationLoss', loss_weight=1.0)``
+            (the paper's L_cls). Needs a router with ``num_classes`` and
+            integer class ids as labels. None: no classification loss.
         label_key (str): Metainfo key of each training sample's degradation
-            label (an int or a task name). Default: 'degradation_label'.
+            label: an int or a task name for ``contrastive_loss``, an int
+            class id (e.g. ``sler_ir_mm.datasets.layouts.TASK_LABELS``) for
+            ``classification_loss``. Default: 'degradation_label'.
         stage (int): Stage to start in, 1 or 2. Default: 1.
         pad_multiple (int): Inputs are padded to a multiple of this and the
             output cropped back. Default: 8 (three 2x downsamplings).
@@ -158,6 +175,7 @@ class SLERRestorer(BaseEditModel):
                  degradation_encoder: dict,
                  pixel_loss: dict,
                  contrastive_loss: Optional[dict] = None,
+                 classification_loss: Optional[dict] = None,
                  content_encoder: Optional[dict] = None,
                  glgf: Optional[dict] = None,
                  with_glgf: bool = True,
@@ -208,8 +226,25 @@ class SLERRestorer(BaseEditModel):
                     f'{"encoder" if key == "in_channels" else "backbone"} '
                     f'({value})')
         self.router = MODELS.build(router)
+        # A classifier router is recognised by its classes: it has no
+        # spherical embeddings for L_HC, and only it has logits for L_cls.
+        classifies = hasattr(self.router, 'num_classes')
+        if contrastive_loss and classifies:
+            raise ValueError(
+                'contrastive_loss is defined on spherical routing embeddings'
+                f' and cannot train {type(self.router).__name__}: set '
+                'contrastive_loss=None (use classification_loss for label '
+                'supervision)')
+        if classification_loss and not classifies:
+            raise ValueError(
+                'classification_loss needs a router that classifies the '
+                'degradation (one with num_classes, e.g. ClassifierRouter); '
+                f'{type(self.router).__name__} has none')
         self.contrastive_loss = (
             MODELS.build(contrastive_loss) if contrastive_loss else None)
+        self.classification_loss = (
+            MODELS.build(classification_loss)
+            if classification_loss else None)
         self._check_preprocessor()
         # The stage is a buffer so that checkpoints carry it; _stage_now
         # mirrors it on the host, so reading it costs no device sync.
@@ -353,18 +388,62 @@ class SLERRestorer(BaseEditModel):
         """Restore ``inputs`` of any size (padded, then cropped back)."""
         return self._restore(inputs, soft=self._soft_at_test())[0]
 
+    def inference_routing(self, routed) -> torch.Tensor:
+        """The routing that validation/test/inference runs the backbone with.
+
+        Args:
+            routed (RoutingResult): The router's output for a batch.
+
+        Returns:
+            Tensor: ``routed.probs`` (B, 8, num_experts) under soft routing
+            (see ``test_cfg.routing``), else ``routed.indices`` (B, 8).
+        """
+        return routed.probs if self._soft_at_test() else routed.indices
+
+    def restore_with_route(self,
+                           inputs: torch.Tensor,
+                           routing: torch.Tensor,
+                           prior: Optional[torch.Tensor] = None,
+                           grid_hw: Optional[Tuple[int, int]] = None
+                           ) -> torch.Tensor:
+        """Run the backbone along a given route (padded, cropped back).
+
+        Lets a caller route once and restore parts of the image apart, e.g.
+        the tiles of a large image along the whole image's route.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
+            routing (Tensor): Hard (B, 8) expert indices or soft
+                (B, 8, num_experts) probabilities, see ``SLERNet.forward``.
+            prior (Tensor, optional): (B, N, prior_dim) GLGF prior to inject,
+                e.g. ``encode(...).prior``. None injects nothing.
+            grid_hw (tuple[int, int], optional): The prior's (h, w) grid;
+                needed with ``prior``.
+
+        Returns:
+            Tensor: (B, 3, H, W) restored images in the inputs' range.
+        """
+        hook = None
+        if prior is not None:
+            if self.glgf is None:
+                raise ValueError('restore_with_route got a prior, but this '
+                                 'model has no GLGF to inject it')
+            if grid_hw is None:
+                raise ValueError('restore_with_route needs grid_hw (the '
+                                 "prior's (h, w) grid) with a prior")
+            hook = self.glgf.make_feature_hook(prior, grid_hw)
+        padded, (h, w) = pad_to_multiple(inputs, self.pad_multiple)
+        pred = self.generator(padded, routing, feature_hook=hook)
+        return pred[..., :h, :w]
+
     def _restore(self, inputs: torch.Tensor,
                  soft: bool) -> Tuple[torch.Tensor, object]:
         encoded = self.encode(inputs)
         routed = self.router(encoded.degradation_cls)
-        hook = None
-        if encoded.prior is not None:
-            hook = self.glgf.make_feature_hook(encoded.prior, encoded.grid_hw)
-        padded, (h, w) = pad_to_multiple(inputs, self.pad_multiple)
-        pred = self.generator(
-            padded, routed.probs if soft else routed.indices,
-            feature_hook=hook)
-        return pred[..., :h, :w], routed
+        pred = self.restore_with_route(
+            inputs, routed.probs if soft else routed.indices, encoded.prior,
+            encoded.grid_hw)
+        return pred, routed
 
     def forward_inference(self,
                           inputs: torch.Tensor,
@@ -412,12 +491,24 @@ class SLERRestorer(BaseEditModel):
                                                   inputs.shape[0])
                 losses['loss_hc'] = self.contrastive_loss(
                     routed.embeddings, labels.to(inputs.device))
+            if self.classification_loss is not None:
+                if routed.class_logits is None:
+                    raise ValueError(
+                        'classification_loss needs class_logits in the '
+                        f'routing result; {type(self.router).__name__} '
+                        'gives none')
+                labels = self._class_labels(data_samples, inputs.shape[0])
+                losses['loss_cls'] = self.classification_loss(
+                    routed.class_logits, labels.to(inputs.device))
             with torch.no_grad():
                 self.router.update_centers(routed.embeddings.detach())
-        elif self.contrastive_loss is not None:
-            # Stage 2 has no contrastive term; logging a zero keeps the log
-            # from repeating the last stage-1 value.
-            losses['loss_hc'] = pred.new_zeros(())
+        else:
+            # Stage 2 has no label terms; logging zeros keeps the log from
+            # repeating the last stage-1 values.
+            if self.contrastive_loss is not None:
+                losses['loss_hc'] = pred.new_zeros(())
+            if self.classification_loss is not None:
+                losses['loss_cls'] = pred.new_zeros(())
         # Keys without 'loss' are logged by MMEngine, not summed into the loss.
         for name, value in self.router.routing_stats().items():
             losses[f'router_{name}'] = torch.as_tensor(
@@ -431,13 +522,50 @@ class SLERRestorer(BaseEditModel):
         Labels may be ints or task names; only equality matters to the
         contrastive loss, so names are mapped to ids in order of appearance.
         """
+        values = self._label_values(data_samples, batch_size,
+                                    'contrastive_loss')
+        ids: Dict[object, int] = {}
+        return torch.tensor([ids.setdefault(v, len(ids)) for v in values],
+                            dtype=torch.long)
+
+    def _class_labels(self, data_samples: DataSample,
+                      batch_size: int) -> torch.Tensor:
+        """Per-sample true class ids for the classification loss.
+
+        Unlike the contrastive loss, cross-entropy needs the same id for a
+        class in every batch, so task names are refused, not enumerated.
+        """
+        values = self._label_values(data_samples, batch_size,
+                                    'classification_loss')
+        bad = [
+            v for v in values
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral)
+        ]
+        if bad:
+            raise ValueError(
+                f'classification_loss needs integer class ids in '
+                f'metainfo[{self.label_key!r}] (the same id for a class in '
+                f'every batch, e.g. sler_ir_mm.datasets.layouts.TASK_LABELS'
+                f'), got {bad[0]!r}; use integer labels')
+        return torch.tensor([int(v) for v in values], dtype=torch.long)
+
+    def _label_values(self, data_samples: DataSample, batch_size: int,
+                      loss_name: str) -> list:
+        """The raw labels of a batch, one per sample.
+
+        Args:
+            data_samples (DataSample): The batch's stacked data samples.
+            batch_size (int): Number of samples in the batch.
+            loss_name (str): Config key of the loss that needs them, named
+                in the error when they are missing.
+        """
         values = data_samples.metainfo.get(self.label_key, None)
         if values is None:
             raise KeyError(
                 f'stage-1 training needs each sample\'s degradation label '
                 f'in metainfo[{self.label_key!r}]; add it to the dataset '
                 f"and keep it with PackInputs(meta_keys=['{self.label_key}'"
-                f'...]), or set contrastive_loss=None')
+                f'...]), or set {loss_name}=None')
         if isinstance(values, torch.Tensor):
             values = values.flatten().tolist()
         elif not isinstance(values, (list, tuple)):
@@ -446,6 +574,4 @@ class SLERRestorer(BaseEditModel):
             raise ValueError(f'got {len(values)} labels in '
                              f'metainfo[{self.label_key!r}] for a batch of '
                              f'{batch_size}')
-        ids: Dict[object, int] = {}
-        return torch.tensor([ids.setdefault(v, len(ids)) for v in values],
-                            dtype=torch.long)
+        return list(values)

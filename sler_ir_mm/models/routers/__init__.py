@@ -1,3 +1,4 @@
+from .classifier_router import ClassifierRouter
 from .spherical_router import RoutingResult, SphericalRouter
 
-__all__ = ['RoutingResult', 'SphericalRouter']
+__all__ = ['ClassifierRouter', 'RoutingResult', 'SphericalRouter']

@@ -33,18 +33,22 @@ _MAX_TAU = 1.0
 
 
 class RoutingResult(NamedTuple):
-    """Output of :class:`SphericalRouter`.
+    """Output of a router (:class:`SphericalRouter`, ``ClassifierRouter``).
 
     Attributes:
         embeddings (Tensor): (B, K, d) unit routing vectors.
         logits (Tensor): (B, K, C) cosine to each center divided by tau.
         probs (Tensor): (B, K, C) softmax of ``logits`` over the experts.
         indices (Tensor): (B, K) long, arg-max expert per layer.
+        class_logits (Tensor, optional): (B, N) degradation-class logits of
+            a classifier router; None for the spherical router. Last and
+            defaulted, so four-field positional construction still works.
     """
     embeddings: Tensor
     logits: Tensor
     probs: Tensor
     indices: Tensor
+    class_logits: Optional[Tensor] = None
 
 
 def _normalized_entropy(counts: Tensor) -> Tensor:

@@ -168,3 +168,37 @@ def test_wrong_loop_kind_is_a_clear_error(tmp_path):
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ValueError, match='switch_epoch'):
         runner.train()
+
+
+def test_batch_size_only_switch_for_a_model_without_routing(tmp_path):
+    root = make_smoke_pairs(
+        str(tmp_path / 'data'), ['noise'], num_train=4, size=16)
+    cfg = make_cfg(root, str(tmp_path / 'plain'), 'switch_plain',
+                   max_epochs=2, switch_epoch=1, train_batch_size=4,
+                   switch_model_stage=False)
+    cfg.model = dict(
+        type='BaseEditModel',
+        generator=dict(
+            type='Restormer', dim=8, num_blocks=(1, 1, 1, 1),
+            num_refinement_blocks=1, heads=(1, 1, 2, 2)),
+        pixel_loss=dict(type='L1Loss'),
+        data_preprocessor=dict(
+            type='DataPreprocessor', mean=[0., 0., 0.],
+            std=[255., 255., 255.]))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.train_loop.dataloader.batch_size == 4
+
+    # With the stage switch on, a model without enter_stage2 is an error
+    # that points at switch_model_stage.
+    cfg.work_dir = str(tmp_path / 'plain_bad')
+    cfg.experiment_name = 'switch_plain_bad'
+    cfg.custom_hooks = [
+        dict(type='RoutingStageSwitchHook', switch_epoch=1)]
+    with pytest.raises(TypeError, match='switch_model_stage=False'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_batch_size_only_switch_needs_a_batch_size():
+    with pytest.raises(ValueError, match='give train_batch_size'):
+        RoutingStageSwitchHook(switch_epoch=1, switch_model_stage=False)

@@ -148,6 +148,7 @@ def test_missing_weights_name_the_config_key(tmp_path):
         restorer(content=dict(
             type='CLIPImageEncoder', vision_cfg=TOWER, embed_dim=16,
             checkpoint=missing))
-    with pytest.raises(Exception, match='model.degradation_encoder.checkpoint'):
+    with pytest.raises(Exception,
+                       match='model.degradation_encoder.checkpoint'):
         restorer(degradation=dict(
             type='CLIPImageEncoder', vision_cfg=TOWER, embed_dim=16))

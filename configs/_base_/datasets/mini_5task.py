@@ -1,0 +1,62 @@
+# The embedded mini benchmark: the five degradations (noise, rain, haze,
+# motion blur, low light) synthesised with fixed seeds on crops of
+# scikit-image's sample photos (sler_ir_mm/datasets/mini_benchmark.py),
+# 48 training samples per task (96 x 96 crops, 64 x 64 patches) and 6 test
+# images per task (128 x 128, other photos). Built under data_root the first
+# time a dataset is created (MiniBenchmarkDataset), in about 15 s; or
+#   python tools/misc/build_mini_benchmark.py data/sler_ir_mini5
+# It is a smoke benchmark for laptops, not the paper's.
+_base_ = './allinone_5task.py'
+
+from sler_ir_mm.datasets.layouts import FIVE_TASKS
+from sler_ir_mm.datasets.mini_benchmark import MINI_LAYOUT
+from sler_ir_mm.datasets.protocols import (MINI_SET_NAMES, test_sets,
+                                           train_datasets)
+
+data_root = 'data/sler_ir_mini5'
+patch_size = 64
+
+# The 5-task pipelines, with 64 x 64 training patches.
+train_pipeline = [{
+    **t, 'gt_patch_size': patch_size
+} if t['type'] == 'PairedRandomCrop' else t for t in _base_.train_pipeline]
+train_noise_pipeline = [{
+    **t, 'gt_patch_size': patch_size
+} if t['type'] == 'PairedRandomCrop' else t
+                        for t in _base_.train_noise_pipeline]
+
+# A few small images: loading in the main process is fastest on 2 cores.
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        datasets=train_datasets(
+            FIVE_TASKS,
+            data_root,
+            train_pipeline,
+            train_noise_pipeline,
+            layout=MINI_LAYOUT,
+            wrapper='MiniBenchmarkDataset')))
+
+_sets = test_sets(
+    FIVE_TASKS,
+    data_root,
+    _base_.test_pipeline,
+    _base_.test_noise_pipeline,
+    layout=MINI_LAYOUT,
+    noise_sigmas=(25, ),
+    wrapper='MiniBenchmarkDataset',
+    names=MINI_SET_NAMES)
+val_dataloader = [{
+    **_base_.val_dataloader[0], 'num_workers': 0,
+    'dataset': dataset
+} for _, dataset in _sets]
+val_evaluator = [[
+    dict(type='PSNR', prefix=name),
+    dict(type='SSIM', prefix=name),
+] for name, _ in _sets]
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+del FIVE_TASKS, MINI_LAYOUT, MINI_SET_NAMES, test_sets, train_datasets, _sets

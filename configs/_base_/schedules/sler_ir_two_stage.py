@@ -1,0 +1,44 @@
+# The paper's schedule (Sec. 4.1): Adam (0.9, 0.999), lr 2e-4 with cosine
+# decay restarted at the stage switch; stage 1 (probabilistic routing,
+# L1 + alpha * L_HC) for 15 epochs at batch 10, stage 2 (deterministic
+# routing, frozen router, L1) for 80 epochs at batch 20. Batch sizes are per
+# GPU: with N GPUs the total batch is N times larger.
+# It brings the runtime with it (checkpointing and logging are by epoch).
+_base_ = '../default_runtime.py'
+
+stage1_epochs = 15
+stage2_epochs = 80
+stage2_batch_size = 20
+
+train_cfg = dict(
+    type='EpochBasedTrainLoop',
+    max_epochs=stage1_epochs + stage2_epochs,
+    # Validating the five test sets (GoPro has 1,111 720p images) costs
+    # hours: validate at the end; use tools/test.py for a checkpoint.
+    val_interval=stage1_epochs + stage2_epochs)
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999)))
+# One cosine per stage: the learning rate restarts at the stage switch.
+param_scheduler = dict(
+    type='CosineRestartLR',
+    by_epoch=True,
+    periods=[stage1_epochs, stage2_epochs],
+    restart_weights=[1.0, 1.0],
+    eta_min=1e-6)
+custom_hooks = [
+    dict(
+        type='RoutingStageSwitchHook',
+        switch_epoch=stage1_epochs,
+        train_batch_size=stage2_batch_size),
+]
+# Under DDP a step trains only the experts its samples took, and stage 2
+# freezes the routing path, so some parameters get no gradient in a step.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)
+
+default_hooks = dict(
+    logger=dict(interval=100),
+    checkpoint=dict(interval=1, by_epoch=True, max_keep_ckpts=3,
+                    save_last=True))
+log_processor = dict(by_epoch=True, window_size=100)

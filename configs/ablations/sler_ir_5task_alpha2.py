@@ -1,0 +1,5 @@
+# Paper Table 6: hyperspherical contrastive loss weight alpha = 2.0 (the main
+# config has 1).
+_base_ = ['../sler_ir_5task.py']
+
+model = dict(contrastive_loss=dict(loss_weight=2.0))

@@ -1,0 +1,8 @@
+# Plain MMagic Restormer on the 3-task data with SLER-IR's schedule, the
+# baseline of configs/sler_ir_3task.py.
+#   python tools/train.py configs/restormer/restormer_3task.py
+_base_ = [
+    '../_base_/models/restormer.py',
+    '../_base_/datasets/allinone_3task.py',
+    '../_base_/schedules/restormer_two_stage.py',
+]

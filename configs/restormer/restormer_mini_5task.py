@@ -1,0 +1,33 @@
+# The plain MMagic Restormer baseline of configs/sler_ir_mini_5task.py: the
+# same active width (dim 16, one block per level: one expert's path), the
+# same data, epochs, batch sizes (8, then 16 from epoch 6), optimizer and
+# restarted cosine schedule; no routing, encoders or GLGF.
+#   python tools/train.py configs/restormer/restormer_mini_5task.py
+_base_ = ['../sler_ir_mini_5task.py']
+
+model = dict(
+    _delete_=True,
+    type='BaseEditModel',
+    generator=dict(
+        type='Restormer',
+        inp_channels=3,
+        out_channels=3,
+        dim=16,
+        num_blocks=(1, 1, 1, 1),
+        num_refinement_blocks=1,
+        heads=(1, 2, 4, 8),
+        ffn_expansion_factor=2.66,
+        bias=False,
+        LayerNorm_type='WithBias'),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+    data_preprocessor=dict(
+        type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+# Only the batch size changes at the switch.
+custom_hooks = [
+    dict(
+        type='RoutingStageSwitchHook',
+        switch_epoch={{_base_.stage1_epochs}},
+        train_batch_size={{_base_.stage2_batch_size}},
+        switch_model_stage=False),
+]
+model_wrapper_cfg = None

@@ -1,0 +1,268 @@
+"""Classification-based router: the routing baseline of the paper's Table 3.
+
+Instead of routing vectors on a hypersphere, an MLP classifies each image's
+degradation feature into one of N degradation classes and a fixed table
+maps every class to one expert per routed layer. Trained with L1 alone the
+head learns whatever classes help restoration; with
+``DegradationClassificationLoss`` it is supervised by the task labels.
+"""
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmagic.registry import MODELS
+
+from sler_ir_mm.utils import check_int
+from .spherical_router import RoutingResult, _normalized_entropy
+
+__all__ = ['ClassifierRouter', 'default_expert_map']
+
+
+def default_expert_map(num_layers: int, num_classes: int,
+                       num_experts: int) -> Tensor:
+    """Deterministic class -> expert table, (num_layers, num_classes) long.
+
+    Each class c is written with D base-``num_experts`` digits d_0..d_{D-1}
+    (D the fewest digits that count ``num_classes`` classes); layer k reads
+    digit j = k mod D through the prefix sum ``(d_0 + ... + d_j) mod C``
+    and shifts it by ``k // D``. The prefix sums are a bijection of the
+    digits, so:
+
+    - two classes differ at one layer at least whenever
+      ``num_experts ** num_layers >= num_classes`` (e.g. any <= 256 classes
+      over 8 layers with C >= 2), the only case where a table can tell all
+      classes apart;
+    - every layer is balanced: each expert serves floor(N / C) or
+      ceil(N / C) classes (each run of C classes aligned on a multiple of
+      C covers every residue once);
+    - with N <= C every class has its own expert at every layer.
+
+    Args:
+        num_layers (int): Number K of routed layers.
+        num_classes (int): Number N of degradation classes.
+        num_experts (int): Number C of experts per layer.
+
+    Returns:
+        Tensor: (K, N) long table with entries in [0, C).
+    """
+    check_int('num_layers', num_layers)
+    check_int('num_classes', num_classes)
+    check_int('num_experts', num_experts)
+    if num_experts == 1:
+        return torch.zeros(num_layers, num_classes, dtype=torch.long)
+    num_digits = 1
+    while num_experts**num_digits < num_classes:
+        num_digits += 1
+    classes = torch.arange(num_classes)
+    # digits[j, c]: j-th base-C digit of c; prefix[j, c] = d_0 + ... + d_j.
+    digits = torch.stack([(classes // num_experts**j) % num_experts
+                          for j in range(num_digits)])
+    prefix = digits.cumsum(0)
+    layers = torch.arange(num_layers)
+    return (prefix[layers % num_digits] +
+            (layers // num_digits).unsqueeze(1)) % num_experts
+
+
+def _checked_expert_map(expert_map: Union[Sequence[Sequence[int]], Tensor],
+                        num_layers: int, num_classes: int,
+                        num_experts: int) -> Tensor:
+    """A user-given table as a (K, N) long tensor, or a clear ValueError."""
+    try:
+        table = torch.as_tensor(expert_map)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError('expert_map must be a (num_layers, num_classes) '
+                         f'table of ints, got {expert_map!r}') from err
+    if table.dtype == torch.bool or table.is_floating_point() \
+            or table.is_complex():
+        raise ValueError(
+            f'expert_map must hold ints, got dtype {table.dtype}')
+    if tuple(table.shape) != (num_layers, num_classes):
+        raise ValueError(
+            f'expert_map must have shape (num_layers, num_classes) = '
+            f'({num_layers}, {num_classes}), got {tuple(table.shape)}')
+    if int(table.min()) < 0 or int(table.max()) >= num_experts:
+        raise ValueError(
+            f'expert_map entries must be expert indices in [0, '
+            f'{num_experts}) (num_experts={num_experts}), got values in '
+            f'[{int(table.min())}, {int(table.max())}]')
+    return table.long().clone()
+
+
+@MODELS.register_module()
+class ClassifierRouter(BaseModule):
+    """Layer-wise expert routing through a degradation classifier.
+
+    ``feat -> LayerNorm -> Linear -> GELU -> Linear -> class logits (B, N)``;
+    layer k's expert probabilities are the sums of the class probabilities
+    over the classes that ``expert_map[k]`` sends to each expert, so soft
+    (stage-1) routing is differentiable and the L1 loss alone trains the
+    head; the hard route takes, at every layer, the expert of the arg-max
+    class. A drop-in for :class:`SphericalRouter` in ``SLERRestorer``; the
+    :class:`RoutingResult` it returns holds:
+
+    - ``embeddings``: the L2-normalised class logits repeated per layer,
+      (B, K, N) (there are no spherical routing vectors);
+    - ``logits``: log of the expert probabilities, (B, K, C) (an expert
+      no class maps to gets log of the smallest positive float);
+    - ``probs`` (B, K, C), ``indices`` (B, K) and ``class_logits`` (B, N).
+
+    Args:
+        in_channels (int): Dimension of the degradation feature.
+        num_layers (int): Number K of routed backbone layers. Default: 8.
+        num_experts (int): Number C of experts per layer. Default: 3.
+        num_classes (int): Number N of degradation classes. Default: 5.
+        hidden_channels (int, optional): Hidden width of the head.
+            Default: ``in_channels``.
+        expert_map (Sequence[Sequence[int]] | Tensor, optional): Fixed
+            (K, N) class -> expert table, entries in [0, C). Default:
+            :func:`default_expert_map`, which gives every class its own
+            route whenever ``C ** K >= N``.
+        init_cfg (dict, optional): Initialization config. Default: None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_layers: int = 8,
+                 num_experts: int = 3,
+                 num_classes: int = 5,
+                 hidden_channels: Optional[int] = None,
+                 expert_map: Optional[Union[Sequence[Sequence[int]],
+                                            Tensor]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        check_int('in_channels', in_channels)
+        check_int('num_layers', num_layers)
+        check_int('num_experts', num_experts)
+        check_int('num_classes', num_classes)
+        if hidden_channels is None:
+            hidden_channels = in_channels
+        check_int('hidden_channels', hidden_channels)
+        if expert_map is None:
+            table = default_expert_map(num_layers, num_classes, num_experts)
+        else:
+            table = _checked_expert_map(expert_map, num_layers, num_classes,
+                                        num_experts)
+
+        self.in_channels = in_channels
+        self.num_layers = num_layers
+        self.num_experts = num_experts
+        self.num_classes = num_classes
+        self.hidden_channels = hidden_channels
+
+        # LayerNorm first: CLIP CLS features have an arbitrary scale.
+        self.head = nn.Sequential(
+            nn.LayerNorm(in_channels),
+            nn.Linear(in_channels, hidden_channels),
+            nn.GELU(),
+            nn.Linear(hidden_channels, num_classes),
+        )
+        # Buffers: the table travels with the checkpoint, so test-time
+        # routes are the trained ones; the flag restores stage 2's freeze.
+        self.register_buffer('expert_map', table)
+        self.register_buffer('is_frozen', torch.zeros((), dtype=torch.bool))
+        # Hard-assignment histogram (K, C) behind the logged balance.
+        self._last_counts: Optional[Tensor] = None
+
+    # ------------------------------------------------------------------
+    # state
+    # ------------------------------------------------------------------
+    @property
+    def frozen(self) -> bool:
+        """Whether the router is frozen (stage 2)."""
+        return bool(self.is_frozen)
+
+    def freeze(self) -> None:
+        """Stage 2: stop gradients to the classifier head."""
+        self.is_frozen.fill_(True)
+        self._apply_frozen()
+
+    def _apply_frozen(self) -> None:
+        for param in self.parameters():
+            param.requires_grad_(False)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        # A stage-2 checkpoint must come back frozen, parameters included.
+        if self.frozen:
+            self._apply_frozen()
+
+    # ------------------------------------------------------------------
+    # routing
+    # ------------------------------------------------------------------
+    def forward(self, feat: Tensor) -> RoutingResult:
+        """Route a batch.
+
+        Args:
+            feat (Tensor): (B, in_channels) degradation features.
+
+        Returns:
+            RoutingResult: embeddings (B, K, N), logits and probs (B, K, C),
+            indices (B, K), class_logits (B, N); all float tensors fp32
+            (also under AMP).
+        """
+        if feat.dim() != 2 or feat.shape[1] != self.in_channels:
+            raise ValueError(
+                f'feat must have shape (B, {self.in_channels}), '
+                f'got {tuple(feat.shape)}')
+        class_logits = self.head(feat)
+        # fp32 like the spherical router: exact arg-max and probabilities.
+        with torch.autocast(feat.device.type, enabled=False):
+            class_logits = class_logits.float()
+            class_probs = class_logits.softmax(dim=-1)
+            table = F.one_hot(self.expert_map,
+                              self.num_experts).to(class_probs)  # (K, N, C)
+            probs = torch.einsum('bn,knc->bkc', class_probs, table)
+            logits = probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+            emb = F.normalize(class_logits, dim=-1)
+            emb = emb.unsqueeze(1).repeat(1, self.num_layers, 1)
+        indices = self.expert_map[:, class_logits.argmax(dim=-1)].t()
+        self._record_counts(indices)
+        return RoutingResult(emb, logits, probs, indices, class_logits)
+
+    def _record_counts(self, indices: Tensor) -> None:
+        """Keep the per-layer histogram for :meth:`routing_stats`."""
+        with torch.no_grad():
+            self._last_counts = F.one_hot(
+                indices.detach(), self.num_experts).sum(0).float()
+
+    def update_centers(self, embeddings: Tensor) -> None:
+        """No-op: the expert table is fixed (kept for the router API)."""
+
+    # ------------------------------------------------------------------
+    # logging
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def routing_stats(self) -> Dict[str, Tensor]:
+        """Statistics for the training log, as 0-dim float tensors.
+
+        Returns:
+            dict: ``assignment_balance`` (normalised entropy of the last
+            batch's per-layer hard-assignment histogram, 1 = even, mean over
+            layers) and ``max_assignment_share`` (largest share of rows
+            taken by one expert, mean over layers).
+        """
+        device = self.expert_map.device
+        counts = self._last_counts
+        if counts is None:
+            return dict(
+                assignment_balance=torch.tensor(1.0, device=device),
+                max_assignment_share=torch.tensor(
+                    1.0 / self.num_experts, device=device))
+        counts = counts.to(device)
+        share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
+        return dict(
+            assignment_balance=_normalized_entropy(counts).mean(),
+            max_assignment_share=share.amax(-1).mean())
+
+    def extra_repr(self) -> str:
+        return (f'num_layers={self.num_layers}, '
+                f'num_experts={self.num_experts}, '
+                f'num_classes={self.num_classes}')

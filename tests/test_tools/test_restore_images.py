@@ -1,0 +1,192 @@
+"""tools/restore_images.py on a folder of mixed images (tiny random model)."""
+import importlib.util
+import json
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from tool_runner import run_tool
+
+from sler_ir_mm.apis import init_restorer
+
+SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
+RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
+
+
+def load_tool(repo_root):
+    spec = importlib.util.spec_from_file_location(
+        'tool_restore_images', osp.join(repo_root, 'tools',
+                                        'restore_images.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tool(repo_root):
+    return load_tool(repo_root)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    # Tiny models: threads only wait on each other on a shared machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def ckpt(repo_root, tmp_path_factory):
+    torch.manual_seed(0)
+    model = init_restorer(osp.join(repo_root, SLER_CFG))
+    path = str(tmp_path_factory.mktemp('ckpt') / 'sler_smoke.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    """A folder with color, gray, RGBA, 16-bit, nested and broken images."""
+    root = tmp_path_factory.mktemp('photos')
+    rng = np.random.default_rng(0)
+    cv2.imwrite(
+        str(root / 'color.jpg'), rng.integers(0, 256, (21, 30, 3), np.uint8))
+    cv2.imwrite(
+        str(root / 'gray.png'), rng.integers(0, 256, (13, 17), np.uint8))
+    rgba = rng.integers(0, 256, (18, 11, 4), np.uint8)
+    cv2.imwrite(str(root / 'rgba.png'), rgba)
+    cv2.imwrite(
+        str(root / 'deep16.png'), rng.integers(0, 65536, (9, 14, 3),
+                                               np.uint16))
+    (root / 'sub').mkdir()
+    cv2.imwrite(
+        str(root / 'sub' / 'nested.png'),
+        rng.integers(0, 256, (7, 5, 3), np.uint8))
+    (root / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
+    (root / 'notes.txt').write_text('not an image')
+    return root, rgba[..., 3]
+
+
+def test_folder_run_goes_on_past_a_broken_file(repo_root, ckpt, photos,
+                                               tmp_path, monkeypatch):
+    root, alpha = photos
+    out = tmp_path / 'out'
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    log = run_tool(
+        repo_root,
+        repo_root,
+        osp.join('tools', 'restore_images.py'),
+        SLER_CFG,
+        ckpt,
+        str(root),
+        '--out-dir',
+        str(out),
+        '--recursive',
+        '--show-route',
+        timeout=300,
+        expect_code=1)
+    assert 'broken.png' in log and 'cannot read image file' in log
+    assert 'restored 5 of 6 image(s)' in log
+
+    def read(name):
+        return cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+
+    assert read('color.png').shape == (21, 30, 3)
+    assert read('gray.png').shape == (13, 17)
+    rgba = read('rgba.png')
+    assert rgba.shape == (18, 11, 4)
+    np.testing.assert_array_equal(rgba[..., 3], alpha)
+    deep = read('deep16.png')
+    assert deep.dtype == np.uint8 and deep.shape == (9, 14, 3)
+    assert read(osp.join('sub', 'nested.png')).shape == (7, 5, 3)
+    assert not (out / 'broken.png').exists()
+    assert not (out / 'notes.png').exists()
+
+    routes = json.loads((out / 'routes.json').read_text())
+    assert sorted(routes) == sorted([
+        'color.jpg', 'deep16.png', 'gray.png', 'rgba.png',
+        osp.join('sub', 'nested.png')
+    ])
+    assert all(
+        len(r) == 8 and 0 <= min(r) and max(r) < 3 for r in routes.values())
+    figure = read('color_route.png')
+    assert figure is not None and figure.ndim == 3
+    assert (out / 'sub' / 'nested_route.png').is_file()
+
+
+def test_single_file_tiled_in_process(tool, repo_root, ckpt, photos, tmp_path):
+    root, _ = photos
+    out = tmp_path / 'tiled'
+    code = tool.main([
+        osp.join(repo_root, SLER_CFG), ckpt,
+        str(root / 'color.jpg'), '--out-dir',
+        str(out), '--tile', '16', '--tile-overlap', '4', '--device', 'cpu'
+    ])
+    assert code == 0
+    assert cv2.imread(str(out / 'color.png')).shape == (21, 30, 3)
+    assert not (out / 'routes.json').exists()
+
+
+def test_glob_input_and_name_clashes(tool, photos, tmp_path):
+    root, _ = photos
+    files, base = tool.collect_inputs(str(root / '*.png'), recursive=False)
+    assert [osp.basename(f) for f in files
+            ] == ['broken.png', 'deep16.png', 'gray.png', 'rgba.png']
+    assert base == str(root)
+    files, _ = tool.collect_inputs(str(root / '**' / '*.png'), recursive=True)
+    assert osp.join(str(root), 'sub', 'nested.png') in files
+    with pytest.raises(SystemExit, match='input not found'):
+        tool.collect_inputs(str(tmp_path / 'nothing'), recursive=False)
+    with pytest.raises(SystemExit, match='no images found'):
+        tool.collect_inputs(str(tmp_path), recursive=False)
+    names = tool.output_names(['d/a.jpg', 'd/a.png', 'd/b.png'], 'd')
+    assert names == {'d/a.jpg': 'a_jpg', 'd/a.png': 'a_png', 'd/b.png': 'b'}
+
+
+def test_refuses_bad_setups(tool, repo_root, ckpt, photos, tmp_path):
+    root, _ = photos
+    sler_cfg = osp.join(repo_root, SLER_CFG)
+    image = str(root / 'gray.png')
+    with pytest.raises(SystemExit, match='overwrite the input'):
+        tool.main([sler_cfg, ckpt, image, '--out-dir', str(root)])
+    with pytest.raises(SystemExit, match='checkpoint file not found'):
+        tool.main([
+            sler_cfg, ckpt + '.missing', image, '--out-dir',
+            str(tmp_path / 'o')
+        ])
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match='CUDA is not available'):
+            tool.main([
+                sler_cfg, ckpt, image, '--out-dir',
+                str(tmp_path / 'o'), '--device', 'cuda'
+            ])
+    # A checkpoint of another model is refused, not half loaded.
+    restormer_cfg = osp.join(repo_root, RESTORMER_CFG)
+    with pytest.raises(SystemExit, match='cannot build the model'):
+        tool.main(
+            [restormer_cfg, ckpt, image, '--out-dir',
+             str(tmp_path / 'o')])
+    # A plain MMagic model restores, but has no route to show.
+    restormer_ckpt = str(tmp_path / 'restormer.pth')
+    torch.save({'state_dict': init_restorer(restormer_cfg).state_dict()},
+               restormer_ckpt)
+    with pytest.raises(SystemExit, match='does not route'):
+        tool.main([
+            restormer_cfg, restormer_ckpt, image, '--out-dir',
+            str(tmp_path / 'o'), '--show-route'
+        ])
+    with pytest.raises(SystemExit):
+        tool.parse_args(
+            [sler_cfg, ckpt, image, '--out-dir', 'o', '--tile', '4'])
+    with pytest.raises(SystemExit):
+        tool.parse_args([
+            sler_cfg, ckpt, image, '--out-dir', 'o', '--tile', '16',
+            '--tile-overlap', '16'
+        ])
+    # The default overlap fits small tiles.
+    assert tool.parse_args(
+        [sler_cfg, ckpt, image, '--out-dir', 'o', '--tile',
+         '16']).tile_overlap == 4

@@ -1,0 +1,84 @@
+"""tools/analysis_tools/route_stats.py on the smoke model (untrained)."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from make_smoke_pairs import make_smoke_pairs
+from mmagic.registry import MODELS
+from mmengine.config import Config
+
+SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
+RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
+TOOL = osp.join('tools', 'analysis_tools', 'route_stats.py')
+
+
+@pytest.fixture
+def tool(repo_root):
+    spec = importlib.util.spec_from_file_location(
+        'tool_route_stats', osp.join(repo_root, TOOL))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def smoke_cwd(tmp_path, monkeypatch):
+    """The smoke configs read data/smoke_pairs relative to the cwd."""
+    monkeypatch.chdir(tmp_path)
+    make_smoke_pairs(str(tmp_path / 'data' / 'smoke_pairs'), num_train=1,
+                     num_val=3, size=16)
+    return tmp_path
+
+
+def save_checkpoint(cfg_file, path):
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(cfg_file).model)
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def test_route_stats_on_smoke_sets(tool, repo_root, smoke_cwd, capsys):
+    cfg = osp.join(repo_root, SLER_CFG)
+    ckpt = save_checkpoint(cfg, str(smoke_cwd / 'init.pth'))
+    out_dir = smoke_cwd / 'stats'
+    stats = tool.main([cfg, ckpt, '--out-dir', str(out_dir), '--device',
+                       'cpu'])
+    printed = capsys.readouterr().out
+    for name in ('route_stats.json', 'route_stats.md', 'route_stats.png'):
+        assert osp.isfile(out_dir / name)
+    with open(out_dir / 'route_stats.json') as f:
+        saved = json.load(f)
+    assert saved['sets'].keys() == stats['sets'].keys() == {'noise', 'dark'}
+    assert saved['num_layers'] == 8 and saved['num_experts'] == 3
+    for s in saved['sets'].values():
+        assert s['num_images'] == 3 == len(s['images'])
+        assert 0 < s['purity'] <= 1
+        assert sum(p['count'] for p in s['top_paths']) <= 3
+        assert s['top_paths'][0]['count'] == round(s['purity'] * 3)
+        assert all(len(im['route']) == 8 for im in s['images'])
+        # The histogram covers every image: counted from the routes.
+        paths = {tuple(im['route']) for im in s['images']}
+        assert s['num_paths'] == len(paths)
+        assert sum(sum(1 for im in s['images'] if tuple(im['route']) == p)
+                   for p in paths) == 3
+        for layer in s['expert_usage']:
+            assert sum(layer) == pytest.approx(1.0)
+    angles = saved['center_angles']
+    assert not angles['per_layer']
+    assert 0 < angles['min'] <= angles['mean'] <= 180
+    with open(out_dir / 'route_stats.md') as f:
+        table = f.read()
+    assert '| noise | 3 |' in table and '| dark | 3 |' in table
+    assert 'Expert center angles (degrees)' in table
+    assert '| noise | 3 |' in printed
+
+
+def test_model_without_router_is_an_error(tool, repo_root, smoke_cwd):
+    cfg = osp.join(repo_root, RESTORMER_CFG)
+    ckpt = save_checkpoint(cfg, str(smoke_cwd / 'restormer.pth'))
+    with pytest.raises(SystemExit, match='BaseEditModel, has no router'):
+        tool.main([cfg, ckpt, '--device', 'cpu'])
+    with pytest.raises(SystemExit, match='checkpoint not found'):
+        tool.main([cfg, 'missing.pth'])

@@ -1,0 +1,241 @@
+"""Which expert routes a SLER-IR checkpoint takes on each test set.
+
+Runs the model over every test set of the config (``test_dataloader``, a
+dict or a list) and reports, per set: the number of images, the distinct
+routes ("paths", the expert index at each of the K routed layers) with the
+5 most common, the share of the set on its most common path (purity) and
+each layer's expert usage; and the angles between the router's expert
+centers (per layer with ``per_layer_centers``). Prints the Markdown tables
+and writes ``route_stats.json`` (with every image's route),
+``route_stats.md`` and ``route_stats.png`` (a heat map of expert usage,
+test sets x (layer, expert)) to ``--out-dir``.
+
+Examples::
+
+    python tools/analysis_tools/route_stats.py \
+        configs/smoke/sler_ir_smoke.py work_dirs/sler_ir_smoke/epoch_4.pth
+    python tools/analysis_tools/route_stats.py CONFIG CKPT --device cuda \
+        --out-dir work_dirs/route_stats/5task
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import warnings
+from collections import OrderedDict
+from typing import List, Mapping, Tuple
+
+# MMagic 1.2.0 imports diffusers/torch APIs that warn on every import; these
+# warnings are not the user's to act on, so keep them out of the output.
+warnings.filterwarnings('ignore', category=FutureWarning, module=r'diffusers')
+warnings.filterwarnings(
+    'ignore', message='`torch.jit.script` is deprecated',
+    category=FutureWarning)
+
+# Importing the plugin first applies its runtime fixes (numpy 2, safe
+# torch.load).
+import sler_ir_mm  # noqa: F401,E402,I001
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import MODELS, init_default_scope  # noqa: E402
+from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from sler_ir_mm.utils.data_root import set_data_root  # noqa: E402
+from sler_ir_mm.utils.dataset_check import (  # noqa: E402
+    iter_dataset_cfgs, quiet_metainfo_notices)
+from sler_ir_mm.utils.route_stats import (  # noqa: E402
+    center_angles, format_route_stats, plot_expert_usage, summarize_routes)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Route statistics of a SLER-IR checkpoint on the test '
+        'sets of its config')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out-dir',
+        help='where route_stats.{json,md,png} go '
+        '(default: ./work_dirs/route_stats/<config name>)')
+    parser.add_argument(
+        '--device',
+        choices=['cpu', 'cuda'],
+        help='default: cuda when available, else cpu')
+    parser.add_argument(
+        '--top-k', type=int, default=5, help='paths listed per test set')
+    parser.add_argument(
+        '--data-root',
+        help='read every dataset of the config from this folder instead of '
+        'the config\'s data_root')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'test_dataloader.0.dataset.data_root=data/other')
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error(f'--top-k must be >= 1, got {args.top_k}')
+    return args
+
+
+def _metric_cfgs(evaluator) -> list:
+    """The metric configs of one test set's evaluator config."""
+    if isinstance(evaluator, Mapping):
+        if 'metrics' in evaluator:
+            return _metric_cfgs(evaluator['metrics'])
+        return [evaluator]
+    if isinstance(evaluator, (list, tuple)):
+        return [m for e in evaluator for m in _metric_cfgs(e)]
+    return []
+
+
+def test_sets(cfg: Config) -> List[Tuple[str, dict]]:
+    """``(name, dataloader config)`` of each test set.
+
+    The name is its metrics' prefix (what the results table shows), else
+    the task name of its (first) dataset, made unique.
+    """
+    loaders = cfg.get('test_dataloader', None)
+    if not loaders:
+        raise SystemExit('the config has no test_dataloader')
+    single = isinstance(loaders, Mapping)
+    loaders = [loaders] if single else list(loaders)
+    evaluators = cfg.get('test_evaluator', None)
+    if single or not isinstance(evaluators, (list, tuple)) or \
+            len(evaluators) != len(loaders):
+        # One evaluator for one loader; otherwise no usable pairing.
+        evaluators = [evaluators] if len(loaders) == 1 else \
+            [None] * len(loaders)
+    sets, used = [], set()
+    for i, (loader, evaluator) in enumerate(zip(loaders, evaluators)):
+        prefixes = {
+            m.get('prefix') for m in _metric_cfgs(evaluator)
+            if isinstance(m, Mapping) and m.get('prefix')
+        }
+        if len(prefixes) == 1:
+            name = prefixes.pop()
+        else:
+            entries = list(iter_dataset_cfgs(dict(test_dataloader=loader),
+                                             ['test']))
+            name = entries[0].name if entries else f'test_{i}'
+        unique, n = name, 2
+        while unique in used:
+            unique, n = f'{name} #{n}', n + 1
+        used.add(unique)
+        sets.append((unique, loader))
+    return sets
+
+
+def load_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
+    """Build the config's model, check it routes, load the checkpoint."""
+    model = MODELS.build(cfg.model)
+    if getattr(model, 'router', None) is None:
+        raise SystemExit(
+            f'route_stats needs a routed model (SLERRestorer with a '
+            f'router); the model of this config, '
+            f'{type(model).__name__}, has no router')
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.to(device).eval()
+
+
+def _route_of(sample) -> torch.Tensor:
+    output = sample.get('output', None)
+    route = None
+    if output is not None and 'route' in output:
+        route = output.route
+    elif 'route' in sample:
+        route = sample.route
+    if route is None:
+        raise SystemExit('the model\'s predictions carry no route; '
+                         'route_stats needs SLERRestorer (predict mode '
+                         'outputs route)')
+    return route
+
+
+@torch.no_grad()
+def collect_routes(model: torch.nn.Module, loader,
+                   desc: str) -> Tuple[np.ndarray, List[dict]]:
+    """(N, K) routes of a test set, and per image its path and route."""
+    routes, images = [], []
+    for batch in tqdm(loader, desc=desc, unit='batch', dynamic_ncols=True):
+        for sample in model.test_step(batch):
+            route = _route_of(sample).flatten().cpu().long()
+            routes.append(route)
+            images.append(
+                dict(
+                    img_path=sample.metainfo.get(
+                        'img_path', sample.metainfo.get('sample_idx')),
+                    route=route.tolist()))
+    if not routes:
+        raise SystemExit(f'test set {desc!r} has no images')
+    return torch.stack(routes).numpy(), images
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    for what, path in (('config file', args.config),
+                       ('checkpoint', args.checkpoint)):
+        if not osp.isfile(path):
+            raise SystemExit(f'{what} not found: {path}')
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is available')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None:
+        try:
+            set_data_root(cfg, args.data_root)
+        except ValueError as err:
+            raise SystemExit(f'--data-root: {err}')
+    init_default_scope(cfg.get('default_scope', 'mmagic'))
+    quiet_metainfo_notices()
+    out_dir = args.out_dir or osp.join(
+        './work_dirs', 'route_stats',
+        osp.splitext(osp.basename(args.config))[0])
+
+    model = load_model(cfg, args.checkpoint, device)
+    num_experts = int(model.router.num_experts)
+    summaries, images = OrderedDict(), OrderedDict()
+    for name, loader_cfg in test_sets(cfg):
+        loader = Runner.build_dataloader(loader_cfg)
+        routes, images[name] = collect_routes(model, loader, name)
+        summaries[name] = summarize_routes(routes, num_experts, args.top_k)
+    centers = getattr(model.router, 'centers', None)
+    angles = None if centers is None else center_angles(centers)
+
+    table = format_route_stats(summaries, angles)
+    stage = getattr(model, 'stage', None)
+    header = (f'Routes of {args.checkpoint} (stage {stage}, test routing '
+              f'{getattr(model, "test_routing", "?")!r}; a route is the '
+              'arg-max expert of each routed layer)')
+    os.makedirs(out_dir, exist_ok=True)
+    stats = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        stage=stage,
+        num_layers=int(model.router.num_layers),
+        num_experts=num_experts,
+        sets={
+            name: dict(summaries[name], images=images[name])
+            for name in summaries
+        },
+        center_angles=angles)
+    with open(osp.join(out_dir, 'route_stats.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(stats, f, indent=2)
+    with open(osp.join(out_dir, 'route_stats.md'), 'w',
+              encoding='utf-8') as f:
+        f.write(header + '\n\n' + table + '\n')
+    plot_expert_usage(summaries, osp.join(out_dir, 'route_stats.png'))
+    print(header + '\n\n' + table)
+    print(f'\nwrote route_stats.json, route_stats.md, route_stats.png to '
+          f'{out_dir}')
+    return stats
+
+
+if __name__ == '__main__':
+    main()

@@ -33,7 +33,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from sler_ir_mm.utils import (format_results_table,  # noqa: E402
                               set_data_root, summarize_metrics,
-                              use_gloo_without_cuda)
+                              prepare_cpu_distributed)
 
 
 class CollectTestMetrics(Hook):
@@ -103,8 +103,6 @@ def build_config(args: argparse.Namespace) -> Config:
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if use_gloo_without_cuda(cfg):
-        print('No CUDA: distributed processes use the gloo backend.')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root is not None:
@@ -112,6 +110,8 @@ def build_config(args: argparse.Namespace) -> Config:
             set_data_root(cfg, args.data_root)
         except ValueError as err:
             raise SystemExit(f'--data-root: {err}')
+    if prepare_cpu_distributed(cfg):
+        print('No CUDA: the processes run on CPU with the gloo backend.')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -26,7 +26,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from sler_ir_mm.utils import (set_data_root,  # noqa: E402
-                              use_gloo_without_cuda)
+                              prepare_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -95,8 +95,6 @@ def build_config(args: argparse.Namespace) -> Config:
         raise SystemExit(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if use_gloo_without_cuda(cfg):
-        print('No CUDA: distributed processes use the gloo backend.')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root is not None:
@@ -104,6 +102,8 @@ def build_config(args: argparse.Namespace) -> Config:
             set_data_root(cfg, args.data_root)
         except ValueError as err:
             raise SystemExit(f'--data-root: {err}')
+    if prepare_cpu_distributed(cfg):
+        print('No CUDA: the processes run on CPU with the gloo backend.')
 
     # Priority: --work-dir > work_dir in the config > work_dirs/<config name>.
     if args.work_dir is not None:

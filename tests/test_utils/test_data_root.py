@@ -1,8 +1,8 @@
-"""set_data_root rewrites the datasets; use_gloo_without_cuda."""
+"""set_data_root rewrites the datasets; prepare_cpu_distributed."""
 import pytest
 from mmengine.config import Config
 
-from sler_ir_mm.utils import set_data_root, use_gloo_without_cuda
+from sler_ir_mm.utils import prepare_cpu_distributed, set_data_root
 
 
 def make_cfg():
@@ -43,18 +43,26 @@ def test_errors_say_what_is_wrong():
         set_data_root(make_cfg(), '')
 
 
-def test_gloo_backend_for_launched_cpu_runs(monkeypatch):
+def test_cpu_processes_get_gloo_and_no_device_ids(monkeypatch):
     import torch
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    cfg = Config(dict(launcher='pytorch',
-                      env_cfg=dict(dist_cfg=dict(backend='nccl'))))
-    assert use_gloo_without_cuda(cfg)
+    cfg = Config(dict(
+        launcher='pytorch', env_cfg=dict(dist_cfg=dict(backend='nccl')),
+        model_wrapper_cfg=dict(type='MMDistributedDataParallel',
+                               find_unused_parameters=True)))
+    assert prepare_cpu_distributed(cfg, init_process_group=False)
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert cfg.model_wrapper_cfg == dict(
+        type='MMDistributedDataParallel', find_unused_parameters=True,
+        device_ids=None)
+    plain = Config(dict(launcher='pytorch', model_wrapper_cfg=None))
+    assert prepare_cpu_distributed(plain, init_process_group=False)
+    assert plain.model_wrapper_cfg.device_ids is None
     single = Config(dict(launcher='none',
                          env_cfg=dict(dist_cfg=dict(backend='nccl'))))
-    assert not use_gloo_without_cuda(single)
+    assert not prepare_cpu_distributed(single, init_process_group=False)
     assert single.env_cfg.dist_cfg.backend == 'nccl'
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     gpu = Config(dict(launcher='pytorch',
                       env_cfg=dict(dist_cfg=dict(backend='nccl'))))
-    assert not use_gloo_without_cuda(gpu)
+    assert not prepare_cpu_distributed(gpu, init_process_group=False)

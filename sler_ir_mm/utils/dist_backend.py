@@ -17,7 +17,7 @@ def prepare_cpu_distributed(cfg, init_process_group: bool = True) -> bool:
     - sets ``env_cfg.dist_cfg.backend='gloo'``;
     - creates the gloo process group itself (MMEngine then skips its own
       initialisation, as the group exists), unless ``init_process_group``
-      is False;
+      is False or the process was not started by torchrun;
     - sets ``model_wrapper_cfg.device_ids=None`` (keeping the config's
       wrapper type and ``find_unused_parameters``; a config without a
       wrapper gets MMEngine's default ``MMDistributedDataParallel``).
@@ -42,7 +42,10 @@ def prepare_cpu_distributed(cfg, init_process_group: bool = True) -> bool:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
-    if init_process_group and not torch_dist.is_initialized():
+    # Outside torchrun (no RANK/WORLD_SIZE) there is nothing to join: MMEngine
+    # reports that itself when it sets up the run.
+    launched = 'RANK' in os.environ and 'WORLD_SIZE' in os.environ
+    if init_process_group and launched and not torch_dist.is_initialized():
         torch_dist.init_process_group(
             backend=dist_cfg['backend'],
             rank=int(os.environ['RANK']),

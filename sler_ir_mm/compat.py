@@ -12,7 +12,17 @@ on a stack that does not need it.
    ``Unsupported global: ... HistoryBuffer``. Rather than turning safe loading
    off, we allow-list the few classes an MMEngine checkpoint holds (its message
    hub's ``HistoryBuffer`` and the numpy scalars/arrays inside it).
+3. MMEngine writes a checkpoint straight to its final name, so a process
+   killed mid-write (SIGKILL, OOM killer, preemption) leaves a truncated
+   ``epoch_N.pth`` next to the good ones, which ``tools/test.py`` or
+   ``--resume epoch_N.pth`` then trip over. Local checkpoints are written to
+   ``<name>.tmp``, flushed to disk and renamed: a checkpoint file is always
+   complete, and ``last_checkpoint`` (written after the save returns) only
+   ever names complete files, also after a power cut.
 """
+import os
+import os.path as osp
+
 import numpy as np
 import torch
 
@@ -51,10 +61,72 @@ def _allow_mmengine_checkpoints() -> None:
     add_safe_globals(_safe_globals())
 
 
+def _fsync_dir(path: str) -> None:
+    """Make a rename in ``path`` durable (POSIX; a no-op elsewhere)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic(save_checkpoint):
+    """Wrap MMEngine's ``save_checkpoint``: temporary file, fsync, rename."""
+
+    def atomic_save_checkpoint(checkpoint,
+                               filename,
+                               file_client_args=None,
+                               backend_args=None) -> None:
+        filename = os.fspath(filename)
+        # Only plain local paths can be renamed; other backends (pavi://,
+        # s3://, ...) and custom backend arguments keep MMEngine's path.
+        if '://' in filename or file_client_args is not None or \
+                backend_args is not None:
+            return save_checkpoint(checkpoint, filename, file_client_args,
+                                   backend_args)
+        tmp = filename + '.tmp'
+        try:
+            save_checkpoint(checkpoint, tmp)
+            # Append mode: writable (Windows' fsync needs it), no truncation.
+            with open(tmp, 'ab') as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, filename)
+        except BaseException:
+            # A failed save (disk full, Ctrl-C) leaves no partial file.
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+        _fsync_dir(osp.dirname(osp.abspath(filename)))
+
+    atomic_save_checkpoint.sler_ir_atomic = True
+    atomic_save_checkpoint.__wrapped__ = save_checkpoint
+    atomic_save_checkpoint.__doc__ = save_checkpoint.__doc__
+    return atomic_save_checkpoint
+
+
+def _atomic_checkpoint_writes() -> None:
+    import mmengine.runner as runner_pkg
+    from mmengine.runner import checkpoint, runner
+    if getattr(checkpoint.save_checkpoint, 'sler_ir_atomic', False):
+        return
+    atomic = _atomic(checkpoint.save_checkpoint)
+    # Runner.save_checkpoint calls the name bound in runner.py; the
+    # CheckpointHook and the strategies import it from the package or from
+    # runner/checkpoint.py when they run.
+    for module in (checkpoint, runner, runner_pkg):
+        module.save_checkpoint = atomic
+
+
 def apply_runtime_fixes() -> None:
     """Apply every fix; safe to call more than once."""
     _numpy_bool8_alias()
     _allow_mmengine_checkpoints()
+    _atomic_checkpoint_writes()
 
 
 apply_runtime_fixes()

@@ -31,7 +31,8 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.utils import (format_results_table,  # noqa: E402
+from sler_ir_mm.utils import (CheckpointMismatchError,  # noqa: E402
+                              check_checkpoint_matches, format_results_table,
                               set_data_root, summarize_metrics,
                               prepare_cpu_distributed)
 
@@ -61,6 +62,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='score the degraded inputs themselves against the ground '
         'truth (no model, no checkpoint): the "Input" row of a results '
         'table')
+    parser.add_argument(
+        '--no-strict-load',
+        action='store_true',
+        help='evaluate a checkpoint that does not fully match the model '
+        '(only the matching weights are loaded); by default a mismatch '
+        'stops before testing')
     parser.add_argument(
         '--work-dir',
         help='where logs and results go '
@@ -154,6 +161,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
     runner = Runner.from_cfg(cfg)
+    if cfg.load_from and not args.no_strict_load:
+        # MMEngine would load a mismatching checkpoint with warnings only
+        # and report the scores of a partly random model.
+        try:
+            check_checkpoint_matches(runner.model, cfg.load_from)
+        except CheckpointMismatchError as err:
+            raise SystemExit(
+                f'{err}\nNothing was evaluated. To evaluate with only the '
+                'matching weights on purpose, pass --no-strict-load.')
     collector = CollectTestMetrics()
     runner.register_hook(collector)
     runner.test()

@@ -25,8 +25,10 @@ import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.utils import (set_data_root,  # noqa: E402
-                              prepare_cpu_distributed)
+from sler_ir_mm.engine import NonFiniteLossError  # noqa: E402
+from sler_ir_mm.utils import (CheckpointMismatchError,  # noqa: E402
+                              check_checkpoint_matches, checkpoint_to_load,
+                              set_data_root, prepare_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,6 +46,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='CKPT',
         help='resume training: from CKPT if given, else from the latest '
         'checkpoint in the work dir')
+    parser.add_argument(
+        '--no-strict-load',
+        action='store_true',
+        help='let load_from/--resume load a checkpoint that does not fully '
+        'match the model (only the matching weights are loaded, the rest '
+        'stays as initialised); by default a mismatch stops the run before '
+        'training')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -126,11 +135,38 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def check_checkpoint(runner: Runner, cfg: Config) -> None:
+    """Refuse a load_from/--resume checkpoint that does not fit the model.
+
+    MMEngine would load it non-strictly, with warnings only, and train a
+    partly random model; this runs before any training step.
+    """
+    path = checkpoint_to_load(cfg.get('load_from'), cfg.get('resume', False),
+                              runner.work_dir)
+    if path is None:
+        return
+    source = '--resume' if cfg.get('resume', False) else 'load_from'
+    try:
+        check_checkpoint_matches(runner.model, path)
+    except CheckpointMismatchError as err:
+        raise SystemExit(
+            f'{source}: {err}\nNothing was loaded and training did not '
+            'start. To load only the matching weights on purpose, pass '
+            '--no-strict-load.')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    if not args.no_strict_load:
+        check_checkpoint(runner, cfg)
+    try:
+        runner.train()
+    except NonFiniteLossError:
+        # FiniteLossGuardHook has logged what went wrong (console and log
+        # file); the traceback would only repeat it.
+        raise SystemExit(1)
 
 
 if __name__ == '__main__':

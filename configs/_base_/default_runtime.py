@@ -15,6 +15,13 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stops at the first NaN/Inf loss, naming the batch's files, before a
+    # checkpoint of the poisoned weights can be written.
+    finite_loss_guard=dict(type='FiniteLossGuardHook'),
+    # Each epoch's randomness (crops, flips, training noise, the router's
+    # queue draw) depends on (seed, epoch) only, so `--resume` replays the
+    # remaining epochs exactly (MMEngine checkpoints hold no RNG state).
+    epoch_seed=dict(type='EpochSeedHook'),
 )
 
 env_cfg = dict(

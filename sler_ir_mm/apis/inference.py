@@ -203,19 +203,19 @@ def read_image(path: Union[str, os.PathLike],
     path = os.fspath(path)
     with open(path, 'rb') as f:  # FileNotFoundError names the file
         data = f.read()
-    img = None
-    if data:
-        try:
-            # imdecode reads non-ASCII paths' bytes, which cv2.imread cannot
-            # on every platform.
-            img = cv2.imdecode(
-                np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error:
-            img = None
+    if not data:
+        raise UnreadableImageError(
+            f'cannot read image file {path}: empty file (0 bytes)')
+    try:
+        # imdecode reads non-ASCII paths' bytes, which cv2.imread cannot on
+        # every platform.
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
     if img is None or img.size == 0:
         raise UnreadableImageError(
-            f'cannot read image file {path}: not a decodable image (empty, '
-            'truncated or an unknown format)')
+            f'cannot read image file {path}: not a decodable image '
+            f'({len(data)} bytes): truncated, corrupt or an unknown format')
     if img.dtype not in (np.uint8, np.uint16):
         raise UnreadableImageError(
             f'image file {path} holds {img.dtype} pixels; only 8- and 16-bit '

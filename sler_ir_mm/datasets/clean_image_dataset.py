@@ -7,6 +7,7 @@ from mmagic.datasets import BasicImageDataset
 from mmagic.registry import DATASETS
 
 from sler_ir_mm.utils.arg_checks import check_float_range, check_int
+from .bad_samples import check_no_skip_in_test
 from .degradation_pair_dataset import (_norm, check_folder, format_problems,
                                        list_images)
 
@@ -35,6 +36,9 @@ class CleanImageDataset(BasicImageDataset):
     ``data_root`` or folder (``FileNotFoundError`` with the full path and
     the config key), an empty folder, a listed file that is not there. The
     list is sorted by folder then path (or keeps the annotation order).
+    Unreadable or too-small images are the pipeline's to catch
+    (``LoadImageFromFileChecked``, ``CheckPairedSize``); their
+    ``on_error='skip'`` is refused with ``test_mode=True``.
 
     Args:
         task_name (str): Task name. Defaults to ``'denoise'``.
@@ -134,6 +138,8 @@ class CleanImageDataset(BasicImageDataset):
             search_key='gt',
             recursive=recursive,
             **kwargs)
+        check_no_skip_in_test(self.pipeline.transforms, self.test_mode,
+                              f'CleanImageDataset {task_name!r}')
 
     def _gt_folders(self) -> List[str]:
         folders = [self.data_prefix['gt']]

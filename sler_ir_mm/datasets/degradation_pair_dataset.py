@@ -8,6 +8,7 @@ from mmagic.datasets import BasicImageDataset
 from mmagic.registry import DATASETS
 
 from sler_ir_mm.utils.arg_checks import check_int
+from .bad_samples import check_no_skip_in_test
 
 # gt_name presets: (pattern matched against the whole degraded stem,
 # replacement giving the clean stem).
@@ -106,7 +107,11 @@ class DegradationPairDataset(BasicImageDataset):
     folder, a listed file that is not there, and degraded images without a
     clean pair (the first 5 degraded files with the clean name expected).
     Decoding is left to the pipeline: use ``LoadImageFromFileChecked`` so
-    that an unreadable file is an error naming it.
+    that an unreadable file is an error naming it, then ``CheckPairedSize``
+    so that a pair of different sizes (or one smaller than the training
+    patch) is an error naming both files. Their ``on_error='skip'``
+    (training only; refused with ``test_mode=True``) logs such a sample
+    and trains on another instead (:mod:`sler_ir_mm.datasets.bad_samples`).
 
     Each data info holds ``img_path``, ``gt_path``, ``key`` (the degraded
     image's path relative to its folder, without extension),
@@ -238,6 +243,8 @@ class DegradationPairDataset(BasicImageDataset):
             search_key='img',
             recursive=recursive,
             **kwargs)
+        check_no_skip_in_test(self.pipeline.transforms, self.test_mode,
+                              f'DegradationPairDataset {task_name!r}')
 
     @staticmethod
     def _parse_gt_name(gt_name) -> Optional[Tuple['re.Pattern', str]]:

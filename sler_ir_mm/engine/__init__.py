@@ -1,3 +1,5 @@
-from .hooks import RoutingStageSwitchHook
+from .hooks import (EpochSeedHook, FiniteLossGuardHook, NonFiniteLossError,
+                    RoutingStageSwitchHook)
 
-__all__ = ['RoutingStageSwitchHook']
+__all__ = ['EpochSeedHook', 'FiniteLossGuardHook', 'NonFiniteLossError',
+           'RoutingStageSwitchHook']

@@ -4,8 +4,9 @@ Used by ``tools/misc/check_dataset.py``. Each leaf dataset of the train /
 val / test dataloaders (inside ``ConcatDataset``, ``RepeatDataset``,
 ``ClassBalancedDataset`` and other wrappers) is built on its own, so one
 bad dataset does not hide the others, and every image file its data infos
-name is checked: missing, empty, not decodable, and for paired sets a clean
-image whose size differs from its degraded one.
+name is checked: missing, empty, not decodable, for paired sets a clean
+image whose size differs from its degraded one, and, when the dataset's
+pipeline crops training patches, an image smaller than the patch.
 """
 import copy
 import json
@@ -28,6 +29,11 @@ from mmengine.logging import MMLogger
 SPLITS = ('train', 'val', 'test')
 # Data-info keys holding the image files of a sample.
 PATH_KEYS = ('img_path', 'gt_path')
+
+# Pipeline transforms that need images of at least a size, and the argument
+# giving it.
+PATCH_SIZE_ARGS = (('PairedRandomCrop', 'gt_patch_size'),
+                   ('CheckPairedSize', 'min_size'))
 
 # path -> ((H, W) or None, problem or None); shared between datasets so a
 # file named by several sets (val == test) is read once.
@@ -250,8 +256,54 @@ def _check_files(paths: Sequence[str], backend_args: Optional[dict],
             bar.close()
 
 
-def _pair_problems(info: Mapping, cache: FileCache,
-                   reported: set) -> List[FileProblem]:
+def patch_size_of(dataset_cfg: Mapping) -> Optional[Tuple[int, str]]:
+    """The smallest image size a dataset config's pipeline takes, and the
+    transform argument that sets it (``'PairedRandomCrop gt_patch_size'``);
+    None when the pipeline has no such transform."""
+    found = None
+    for step in dataset_cfg.get('pipeline', None) or ():
+        if not isinstance(step, Mapping):
+            continue
+        kind = step.get('type', '')
+        name = kind if isinstance(kind, str) else getattr(
+            kind, '__name__', '')
+        name = name.split('.')[-1]  # 'mmagic.PairedRandomCrop'
+        for transform, arg in PATCH_SIZE_ARGS:
+            value = step.get(arg, None)
+            if name == transform and isinstance(value, int) and \
+                    not isinstance(value, bool) and \
+                    (found is None or value > found[0]):
+                found = (value, f'{transform} {arg}')
+    return found
+
+
+def _too_small(info: Mapping, cache: FileCache,
+               patch: Tuple[int, str]) -> Optional[FileProblem]:
+    """A problem on the sample's degraded image (its only image for clean
+    sets) if it is smaller than the training patch (``patch // scale``
+    for a degraded image)."""
+    size, source = patch
+    img_path, gt_path = info.get('img_path'), info.get('gt_path')
+    path = img_path if isinstance(img_path, str) else gt_path
+    hw = cache[path][0] if isinstance(path, str) else None
+    if hw is None:  # not decoded, or unreadable (reported as such)
+        return None
+    need = size if path == gt_path else \
+        max(1, int(size // (info.get('scale', 1) or 1)))
+    if min(hw) >= need:
+        return None
+    reason = (f'{hw[0]}x{hw[1]} (HxW) is smaller than the {need}x{need} '
+              f'training patch ({source}={size})')
+    if isinstance(gt_path, str) and gt_path != path:
+        reason += f'; its clean image is {gt_path}'
+    return FileProblem(path, reason)
+
+
+def _pair_problems(info: Mapping,
+                   cache: FileCache,
+                   reported: set,
+                   patch: Optional[Tuple[int, str]] = None
+                   ) -> List[FileProblem]:
     problems = []
     paths = {k: info[k] for k in PATH_KEYS if isinstance(info.get(k), str)}
     img_path, gt_path = paths.get('img_path'), paths.get('gt_path')
@@ -283,6 +335,11 @@ def _pair_problems(info: Mapping, cache: FileCache,
                         f'size mismatch: clean image is {gt_hw[0]}x'
                         f'{gt_hw[1]} (HxW), degraded {img_path} is '
                         f'{img_hw[0]}x{img_hw[1]}{times}'))
+                return problems
+    if patch is not None:
+        small = _too_small(info, cache, patch)
+        if small is not None:
+            problems.append(small)
     return problems
 
 
@@ -362,8 +419,9 @@ def check_dataset_cfg(dataset_cfg: Mapping,
     _check_files(paths, dataset_cfg.get('backend_args', None), decode, cache,
                  num_workers, progress, f'{split} {name}'.strip())
     reported: set = set()
+    patch = patch_size_of(dataset_cfg)
     for info in infos:
-        report.problems += _pair_problems(info, cache, reported)
+        report.problems += _pair_problems(info, cache, reported, patch)
     return report
 
 

@@ -190,3 +190,58 @@ def test_refuses_bad_setups(tool, repo_root, ckpt, photos, tmp_path):
     assert tool.parse_args(
         [sler_cfg, ckpt, image, '--out-dir', 'o', '--tile',
          '16']).tile_overlap == 4
+
+
+def test_every_bad_kind_in_one_folder(tool, repo_root, ckpt, tmp_path,
+                                      capsys):
+    """Good files after bad ones are still restored; each bad one is
+    reported with its reason, and the exit code is 1."""
+    root = tmp_path / 'mixed'
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    (root / 'a_empty.png').write_bytes(b'')
+    cv2.imwrite(str(root / 'b_1x1.png'), rng.integers(0, 256, (1, 1, 3),
+                                                      np.uint8))
+    (root / 'c_text.png').write_text('not an image, despite its name')
+    cv2.imwrite(str(root / 'd_wide.png'),
+                rng.integers(0, 256, (32, 2000, 3), np.uint8))
+    ok, data = cv2.imencode('.jpg', rng.integers(0, 256, (24, 24, 3),
+                                                 np.uint8))
+    (root / 'e_truncated.jpg').write_bytes(data.tobytes()[:300])
+    cv2.imwrite(str(root / 'f_7x5.png'), rng.integers(0, 256, (7, 5),
+                                                      np.uint8))
+    cv2.imwrite(str(root / 'g_16bit.png'),
+                rng.integers(0, 65536, (6, 9, 4), np.uint16))
+    out = tmp_path / 'out'
+    code = tool.main([
+        osp.join(repo_root, SLER_CFG), ckpt,
+        str(root), '--out-dir',
+        str(out), '--device', 'cpu'
+    ])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert 'restored 4 of 7 image(s)' in captured.out
+    report = captured.err[captured.err.index('3 image(s) failed:'):]
+    assert report.splitlines() == [
+        '3 image(s) failed:',
+        f'  {root / "a_empty.png"}: UnreadableImageError: cannot read image '
+        f'file {root / "a_empty.png"}: empty file (0 bytes)',
+        f'  {root / "c_text.png"}: UnreadableImageError: cannot read image '
+        f'file {root / "c_text.png"}: not a decodable image (30 bytes): '
+        'truncated, corrupt or an unknown format',
+        f'  {root / "e_truncated.jpg"}: UnreadableImageError: cannot read '
+        f'image file {root / "e_truncated.jpg"}: not a decodable image '
+        '(300 bytes): truncated, corrupt or an unknown format',
+    ]
+
+    def read(name):
+        return cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+
+    assert read('b_1x1.png').shape == (1, 1, 3)
+    assert read('d_wide.png').shape == (32, 2000, 3)
+    assert read('f_7x5.png').shape == (7, 5)  # gray stays gray
+    deep = read('g_16bit.png')  # 16-bit RGBA -> 8-bit RGBA
+    assert deep.dtype == np.uint8 and deep.shape == (6, 9, 4)
+    assert sorted(p.name for p in out.iterdir()) == [
+        'b_1x1.png', 'd_wide.png', 'f_7x5.png', 'g_16bit.png'
+    ]

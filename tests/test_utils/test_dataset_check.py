@@ -8,7 +8,8 @@ import pytest
 from sler_ir_mm.utils.dataset_check import (check_config_datasets,
                                             check_dataset_cfg,
                                             dataset_location, dataset_name,
-                                            format_reports, iter_dataset_cfgs)
+                                            format_reports, iter_dataset_cfgs,
+                                            patch_size_of)
 
 
 def write_img(path, h=8, w=8):
@@ -158,3 +159,30 @@ def test_config_check_dedupes_and_formats(pairs):
     # The problem is listed once, under the first dataset.
     assert text.count(osp.join(pairs, 'target', '0.png')) == 1
     assert text.splitlines()[-1] == '1 problem(s) in 2 of 2 dataset(s)'
+
+
+def test_images_smaller_than_the_training_patch(pairs):
+    for sub in ('input', 'target'):
+        write_img(osp.join(pairs, sub, '2.png'), h=6)
+    train = [dict(type='CheckPairedSize', min_size=4),
+             dict(type='PairedRandomCrop', gt_patch_size=8)]
+    assert patch_size_of(dict(pipeline=train)) == \
+        (8, 'PairedRandomCrop gt_patch_size')
+    report = check_dataset_cfg(dict(basic_cfg(pairs), pipeline=train))
+    problem, = report.problems
+    assert problem.path == osp.join(pairs, 'input', '2.png')
+    assert problem.reason == (
+        '6x8 (HxW) is smaller than the 8x8 training patch (PairedRandomCrop '
+        f'gt_patch_size=8); its clean image is '
+        f'{osp.join(pairs, "target", "2.png")}')
+    # A test pipeline (no crop) takes any size.
+    assert check_dataset_cfg(basic_cfg(pairs)).ok
+    # A clean-image set names its one file.
+    clean = dict(type='CleanImageDataset', data_root=pairs,
+                 data_prefix=dict(gt='target'),
+                 pipeline=[dict(type='mmagic.CheckPairedSize', min_size=7)])
+    problem, = check_dataset_cfg(clean).problems
+    assert problem.path == osp.join(pairs, 'target', '2.png')
+    assert problem.reason == ('6x8 (HxW) is smaller than the 7x7 training '
+                              'patch (CheckPairedSize min_size=7)')
+    assert patch_size_of(dict(pipeline=[dict(type='PackInputs')])) is None

@@ -5,7 +5,8 @@ one bad dataset does not hide the others), then reads and decodes every
 image file the samples name. Prints a table per split and each problem
 with its file: a missing or empty folder, degraded images without a clean
 pair (the dataset's own build error), missing, empty or undecodable image
-files, and clean images whose size differs from their degraded image.
+files, clean images whose size differs from their degraded image, and
+(in pipelines that crop training patches) images smaller than the patch.
 Needs no model and no GPU. Exits 1 when anything is wrong, 0 otherwise.
 
 Examples::

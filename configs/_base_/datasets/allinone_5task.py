@@ -16,11 +16,19 @@ patch_size = 128
 # needs the same metainfo keys in all its samples).
 meta_keys = ['degradation_label', 'task_name']
 
+# A bad image stops training with an error naming the file: unreadable
+# (LoadImageFromFileChecked), a pair of different sizes or smaller than the
+# patch (CheckPairedSize; keep its min_size equal to the crop's
+# gt_patch_size). To skip such samples and log them instead, in your
+# config: `train_dataloader = set_on_error(_base_.train_dataloader,
+# 'skip')` (sler_ir_mm.datasets.bad_samples). Test pipelines always raise.
+
 # Paired tasks: crop the same 128 x 128 patch of both images, then one of
 # the 8 flips/rotations.
 train_pipeline = [
     dict(type='LoadImageFromFileChecked', key='img', channel_order='rgb'),
     dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
+    dict(type='CheckPairedSize', min_size=patch_size),
     dict(type='PairedRandomCrop', gt_patch_size=patch_size),
     dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5,
          direction='horizontal'),
@@ -34,6 +42,7 @@ train_pipeline = [
 train_noise_pipeline = [
     dict(type='LoadImageFromFileChecked', key='img', channel_order='rgb'),
     dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
+    dict(type='CheckPairedSize', min_size=patch_size),
     dict(type='PairedRandomCrop', gt_patch_size=patch_size),
     dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5,
          direction='horizontal'),
@@ -43,9 +52,11 @@ train_noise_pipeline = [
     dict(type='AddGaussianNoise'),
     dict(type='PackInputs', meta_keys=meta_keys),
 ]
+# Any size restores (the model pads); a pair must have one size.
 test_pipeline = [
     dict(type='LoadImageFromFileChecked', key='img', channel_order='rgb'),
     dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
+    dict(type='CheckPairedSize'),
     dict(type='PackInputs', meta_keys=meta_keys),
 ]
 # Test noise is seeded per image: two runs give identical scores.

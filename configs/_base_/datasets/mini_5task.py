@@ -16,14 +16,17 @@ from sler_ir_mm.datasets.protocols import (MINI_SET_NAMES, test_sets,
 data_root = 'data/sler_ir_mini5'
 patch_size = 64
 
-# The 5-task pipelines, with 64 x 64 training patches.
+# The 5-task pipelines, with 64 x 64 training patches (the crop and the
+# size check's minimum).
+_patch_keys = dict(
+    PairedRandomCrop='gt_patch_size', CheckPairedSize='min_size')
 train_pipeline = [{
-    **t, 'gt_patch_size': patch_size
-} if t['type'] == 'PairedRandomCrop' else t for t in _base_.train_pipeline]
+    **t, _patch_keys[t['type']]: patch_size
+} if t['type'] in _patch_keys else t for t in _base_.train_pipeline]
 train_noise_pipeline = [{
-    **t, 'gt_patch_size': patch_size
-} if t['type'] == 'PairedRandomCrop' else t
-                        for t in _base_.train_noise_pipeline]
+    **t, _patch_keys[t['type']]: patch_size
+} if t['type'] in _patch_keys else t for t in _base_.train_noise_pipeline]
+del _patch_keys
 
 # A few small images: loading in the main process is fastest on 2 cores.
 train_dataloader = dict(

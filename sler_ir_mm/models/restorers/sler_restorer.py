@@ -215,16 +215,22 @@ class SLERRestorer(BaseEditModel):
                     _with_config_key(content_encoder, 'content_encoder'))
             self.glgf = MODELS.build(self._fill_glgf_cfg(glgf))
         router = dict(router)
-        for key, value in (
-            ('in_channels', self.degradation_encoder.embed_dim),
-            ('num_layers', self.generator.num_routed_layers),
-            ('num_experts', self.generator.num_experts),
+        for key, value, source in (
+            ('in_channels', self.degradation_encoder.embed_dim,
+             "the degradation encoder's embed_dim"),
+            ('num_layers', self.generator.num_routed_layers,
+             "the backbone's number of routed layers"),
+            ('num_experts', self.generator.num_experts,
+             "the backbone's num_experts (model.generator.num_experts)"),
         ):
             if router.setdefault(key, value) != value:
+                fix = (f'; to train {router[key]} experts per layer set '
+                       f'model.generator.num_experts={router[key]}'
+                       if key == 'num_experts' else '')
                 raise ValueError(
-                    f'router.{key}={router[key]} does not match the '
-                    f'{"encoder" if key == "in_channels" else "backbone"} '
-                    f'({value})')
+                    f'model.router.{key}={router[key]} does not match '
+                    f'{source}, {value}: leave router.{key} out of the '
+                    f'config (it is filled in from there){fix}')
         self.router = MODELS.build(router)
         # A classifier router is recognised by its classes: it has no
         # spherical embeddings for L_HC, and only it has logits for L_cls.
@@ -282,18 +288,24 @@ class SLERRestorer(BaseEditModel):
                     f'({type(content).__name__} has no {name}); set '
                     f'content_encoder or with_glgf=False')
         glgf = dict(glgf)
-        for key, value in (
-            ('content_cls_dim', content.embed_dim),
-            ('content_token_dim', content.token_dim),
-            ('degradation_dim', self.degradation_encoder.embed_dim),
-            ('layer_channels', tuple(self.generator.layer_channels)),
+        for key, value, source in (
+            ('content_cls_dim', content.embed_dim,
+             "the content encoder's embed_dim"),
+            ('content_token_dim', content.token_dim,
+             "the content encoder's token_dim"),
+            ('degradation_dim', self.degradation_encoder.embed_dim,
+             "the degradation encoder's embed_dim"),
+            ('layer_channels', tuple(self.generator.layer_channels),
+             "the backbone's routed-layer channels"),
         ):
             given = glgf.setdefault(key, value)
             if isinstance(given, list):
                 given = tuple(given)
             if given != value:
-                raise ValueError(f'glgf.{key}={given} does not match the '
-                                 f'encoders/backbone ({value})')
+                raise ValueError(
+                    f'model.glgf.{key}={given} does not match {source}, '
+                    f'{value}: leave glgf.{key} out of the config (it is '
+                    'filled in from there)')
         return glgf
 
     # ------------------------------------------------------------------ stage

@@ -152,3 +152,33 @@ def test_missing_weights_name_the_config_key(tmp_path):
                        match='model.degradation_encoder.checkpoint'):
         restorer(degradation=dict(
             type='CLIPImageEncoder', vision_cfg=TOWER, embed_dim=16))
+
+
+@pytest.mark.parametrize('part, override, expected', [
+    ('glgf', dict(layer_channels=[8, 16]),
+     "model.glgf.layer_channels=(8, 16) does not match the backbone's "
+     'routed-layer channels, (8, 16, 32, 64, 32, 16, 16, 16): leave '
+     'glgf.layer_channels out of the config'),
+    ('glgf', dict(degradation_dim=32),
+     "model.glgf.degradation_dim=32 does not match the degradation "
+     "encoder's embed_dim, 16"),
+    ('router', dict(num_experts=4),
+     "model.router.num_experts=4 does not match the backbone's num_experts "
+     '(model.generator.num_experts), 3: leave router.num_experts out of the '
+     'config (it is filled in from there); to train 4 experts per layer set '
+     'model.generator.num_experts=4'),
+])
+def test_inconsistent_parts_say_what_to_change(part, override, expected):
+    cfg = dict(
+        type='SLERRestorer',
+        generator=NET,
+        router=dict(type='SphericalRouter', embed_dim=8),
+        degradation_encoder=clip(),
+        glgf=dict(type='GLGF', prior_dim=16, num_heads=2),
+        pixel_loss=dict(type='L1Loss'),
+        data_preprocessor=dict(
+            type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3))
+    cfg[part].update(override)
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg)
+    assert expected in str(err.value)

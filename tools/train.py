@@ -28,6 +28,7 @@ from mmengine.runner import Runner  # noqa: E402
 from sler_ir_mm.engine import NonFiniteLossError  # noqa: E402
 from sler_ir_mm.utils import (CheckpointMismatchError,  # noqa: E402
                               check_checkpoint_matches, checkpoint_to_load,
+                              resume_hint, UnreadableCheckpointError,
                               set_data_root, prepare_cpu_distributed)
 
 
@@ -141,13 +142,19 @@ def check_checkpoint(runner: Runner, cfg: Config) -> None:
     MMEngine would load it non-strictly, with warnings only, and train a
     partly random model; this runs before any training step.
     """
-    path = checkpoint_to_load(cfg.get('load_from'), cfg.get('resume', False),
-                              runner.work_dir)
-    if path is None:
-        return
     source = '--resume' if cfg.get('resume', False) else 'load_from'
     try:
+        path = checkpoint_to_load(cfg.get('load_from'),
+                                  cfg.get('resume', False), runner.work_dir)
+        if path is None:
+            return
         check_checkpoint_matches(runner.model, path)
+    except UnreadableCheckpointError as err:
+        hint = '' if 'resume from' in str(err) else (
+            '; ' + resume_hint(runner.work_dir, exclude=osp.abspath(path))
+            if cfg.get('resume', False) else '')
+        raise SystemExit(f'{source}: {err}{hint}\nNothing was loaded and '
+                         'training did not start.')
     except CheckpointMismatchError as err:
         raise SystemExit(
             f'{source}: {err}\nNothing was loaded and training did not '

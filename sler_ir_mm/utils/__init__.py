@@ -1,12 +1,15 @@
 from .arg_checks import check_float_range, check_int
 from .checkpoint_check import (CheckpointMismatchError,
-                               check_checkpoint_matches, checkpoint_to_load)
+                               UnreadableCheckpointError,
+                               check_checkpoint_matches, checkpoint_to_load,
+                               resume_hint)
 from .data_root import set_data_root
 from .dist_backend import prepare_cpu_distributed
 from .results_table import format_results_table, summarize_metrics
 
 __all__ = [
-    'CheckpointMismatchError', 'check_checkpoint_matches',
+    'CheckpointMismatchError', 'UnreadableCheckpointError',
+    'check_checkpoint_matches', 'resume_hint',
     'check_float_range', 'check_int', 'checkpoint_to_load',
     'format_results_table',
     'prepare_cpu_distributed', 'set_data_root', 'summarize_metrics'

@@ -7,6 +7,7 @@ checkpoint's keys and shapes with the model's first and explains a mismatch,
 recognising the usual SLER-IR mistakes (another number of experts, a plain
 Restormer checkpoint, a model without experts).
 """
+import os
 import os.path as osp
 import re
 from collections import defaultdict
@@ -32,6 +33,31 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint cannot be read, or does not fit the model."""
 
 
+class UnreadableCheckpointError(CheckpointMismatchError):
+    """A checkpoint file is missing, empty or damaged: loading only the
+    matching weights cannot help, another checkpoint can."""
+
+
+def _other_checkpoints(work_dir: str, exclude: str = '') -> List[str]:
+    """The work dir's checkpoint files, newest first."""
+    if not work_dir or not osp.isdir(work_dir):
+        return []
+    names = [
+        osp.join(work_dir, n) for n in os.listdir(work_dir)
+        if n.endswith('.pth') and osp.join(work_dir, n) != exclude
+    ]
+    return sorted(names, key=osp.getmtime, reverse=True)
+
+
+def resume_hint(work_dir: str, exclude: str = '') -> str:
+    """'resume from an earlier checkpoint by name' with the newest one."""
+    others = _other_checkpoints(work_dir, exclude)
+    if not others:
+        return 'no other checkpoint is in the work dir'
+    return (f'resume from an earlier checkpoint by name, e.g. '
+            f'--resume {others[0]}')
+
+
 def checkpoint_to_load(load_from: Optional[str], resume: bool,
                        work_dir: str) -> Optional[str]:
     """The checkpoint a Runner with these settings will load, if any.
@@ -46,7 +72,14 @@ def checkpoint_to_load(load_from: Optional[str], resume: bool,
         return load_from
     if resume:
         from mmengine.runner import find_latest_checkpoint
-        return find_latest_checkpoint(work_dir)
+        latest = find_latest_checkpoint(work_dir)
+        if latest is not None and not latest.strip():
+            # MMEngine writes last_checkpoint in place; a kill in that
+            # moment leaves it empty.
+            raise UnreadableCheckpointError(
+                f'{osp.join(work_dir, "last_checkpoint")} is empty (the run '
+                f'was killed while writing it): {resume_hint(work_dir)}')
+        return latest
     return None
 
 
@@ -79,7 +112,7 @@ def read_checkpoint_shapes(path: str) -> Shapes:
         except Exception as err:  # noqa: BLE001
             raise _unreadable(path, err) from None
     else:
-        raise CheckpointMismatchError(f'checkpoint not found: {path}')
+        raise UnreadableCheckpointError(f'checkpoint not found: {path}')
     if not isinstance(ckpt, Mapping):
         raise CheckpointMismatchError(
             f'{path} holds a {type(ckpt).__name__}, not a checkpoint dict')
@@ -109,7 +142,7 @@ def _torch_load(path: str):
 
 
 def _unreadable(path: str, err: Exception) -> CheckpointMismatchError:
-    return CheckpointMismatchError(
+    return UnreadableCheckpointError(
         f'cannot read checkpoint {path} (truncated, or not a PyTorch '
         f'checkpoint?): {type(err).__name__}: {err}')
 

@@ -150,3 +150,24 @@ def test_checkpoint_to_load(tmp_path):
     with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(latest)
     assert checkpoint_to_load(None, True, work_dir) == latest
+
+
+def test_empty_last_checkpoint_names_a_checkpoint_to_resume(tmp_path):
+    from sler_ir_mm.utils import UnreadableCheckpointError
+    (tmp_path / 'epoch_1.pth').write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text('')
+    with pytest.raises(UnreadableCheckpointError) as err:
+        checkpoint_to_load(None, True, str(tmp_path))
+    assert 'last_checkpoint' in str(err.value) and 'is empty' in str(
+        err.value)
+    assert f'--resume {tmp_path / "epoch_1.pth"}' in str(err.value)
+
+
+def test_unreadable_checkpoint_is_its_own_error(tmp_path):
+    from sler_ir_mm.utils import UnreadableCheckpointError
+    bad = tmp_path / 'epoch_2.pth'
+    bad.write_bytes(b'PK\x03\x04 truncated')
+    with pytest.raises(UnreadableCheckpointError, match='cannot read'):
+        read_checkpoint_shapes(str(bad))
+    with pytest.raises(UnreadableCheckpointError, match='not found'):
+        read_checkpoint_shapes(str(tmp_path / 'missing.pth'))

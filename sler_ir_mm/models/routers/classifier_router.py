@@ -11,13 +11,12 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmagic.registry import MODELS
 
 from sler_ir_mm.utils import check_int
-from .spherical_router import RoutingResult, _normalized_entropy
+from .base_router import BaseRouter, RoutingResult
 
 __all__ = ['ClassifierRouter', 'default_expert_map']
 
@@ -93,7 +92,7 @@ def _checked_expert_map(expert_map: Union[Sequence[Sequence[int]], Tensor],
 
 
 @MODELS.register_module()
-class ClassifierRouter(BaseModule):
+class ClassifierRouter(BaseRouter):
     """Layer-wise expert routing through a degradation classifier.
 
     ``feat -> LayerNorm -> Linear -> GELU -> Linear -> class logits (B, N)``;
@@ -163,36 +162,6 @@ class ClassifierRouter(BaseModule):
         # Buffers: the table travels with the checkpoint, so test-time
         # routes are the trained ones; the flag restores stage 2's freeze.
         self.register_buffer('expert_map', table)
-        self.register_buffer('is_frozen', torch.zeros((), dtype=torch.bool))
-        # Hard-assignment histogram (K, C) behind the logged balance.
-        self._last_counts: Optional[Tensor] = None
-
-    # ------------------------------------------------------------------
-    # state
-    # ------------------------------------------------------------------
-    @property
-    def frozen(self) -> bool:
-        """Whether the router is frozen (stage 2)."""
-        return bool(self.is_frozen)
-
-    def freeze(self) -> None:
-        """Stage 2: stop gradients to the classifier head."""
-        self.is_frozen.fill_(True)
-        self._apply_frozen()
-
-    def _apply_frozen(self) -> None:
-        for param in self.parameters():
-            param.requires_grad_(False)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-        # A stage-2 checkpoint must come back frozen, parameters included.
-        if self.frozen:
-            self._apply_frozen()
 
     # ------------------------------------------------------------------
     # routing
@@ -233,9 +202,6 @@ class ClassifierRouter(BaseModule):
             self._last_counts = F.one_hot(
                 indices.detach(), self.num_experts).sum(0).float()
 
-    def update_centers(self, embeddings: Tensor) -> None:
-        """No-op: the expert table is fixed (kept for the router API)."""
-
     # ------------------------------------------------------------------
     # logging
     # ------------------------------------------------------------------
@@ -249,18 +215,7 @@ class ClassifierRouter(BaseModule):
             layers) and ``max_assignment_share`` (largest share of rows
             taken by one expert, mean over layers).
         """
-        device = self.expert_map.device
-        counts = self._last_counts
-        if counts is None:
-            return dict(
-                assignment_balance=torch.tensor(1.0, device=device),
-                max_assignment_share=torch.tensor(
-                    1.0 / self.num_experts, device=device))
-        counts = counts.to(device)
-        share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
-        return dict(
-            assignment_balance=_normalized_entropy(counts).mean(),
-            max_assignment_share=share.amax(-1).mean())
+        return self.assignment_stats(self.expert_map.device)
 
     def extra_repr(self) -> str:
         return (f'num_layers={self.num_layers}, '

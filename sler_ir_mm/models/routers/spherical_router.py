@@ -11,18 +11,18 @@ one step of balanced spherical k-means on Monte Carlo samples of the routing
 embeddings, followed by one repulsion step that spreads the centers.
 """
 import math
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_gather, broadcast, get_world_size
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmagic.registry import MODELS
 
 from sler_ir_mm.utils import check_float_range, check_int
+from .base_router import BaseRouter, RoutingResult
 
 __all__ = ['RoutingResult', 'SphericalRouter']
 
@@ -32,37 +32,8 @@ _MIN_TAU = 1e-2
 _MAX_TAU = 1.0
 
 
-class RoutingResult(NamedTuple):
-    """Output of a router (:class:`SphericalRouter`, ``ClassifierRouter``).
-
-    Attributes:
-        embeddings (Tensor): (B, K, d) unit routing vectors.
-        logits (Tensor): (B, K, C) cosine to each center divided by tau.
-        probs (Tensor): (B, K, C) softmax of ``logits`` over the experts.
-        indices (Tensor): (B, K) long, arg-max expert per layer.
-        class_logits (Tensor, optional): (B, N) degradation-class logits of
-            a classifier router; None for the spherical router. Last and
-            defaulted, so four-field positional construction still works.
-    """
-    embeddings: Tensor
-    logits: Tensor
-    probs: Tensor
-    indices: Tensor
-    class_logits: Optional[Tensor] = None
-
-
-def _normalized_entropy(counts: Tensor) -> Tensor:
-    """Entropy of each row of a histogram divided by log(#bins), in [0, 1]."""
-    num_bins = counts.shape[-1]
-    if num_bins < 2:
-        return counts.new_ones(counts.shape[:-1])
-    p = counts / counts.sum(-1, keepdim=True).clamp(min=1)
-    ent = -(p * p.clamp(min=1e-12).log()).sum(-1)
-    return ent / math.log(num_bins)
-
-
 @MODELS.register_module()
-class SphericalRouter(BaseModule):
+class SphericalRouter(BaseRouter):
     """Layer-wise expert router on the unit hypersphere.
 
     ``feat -> LayerNorm -> Linear -> GELU -> Linear -> (K, d) -> L2``;
@@ -190,9 +161,6 @@ class SphericalRouter(BaseModule):
                              torch.zeros(groups, queue_size, embed_dim))
         self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('queue_len', torch.zeros((), dtype=torch.long))
-        self.register_buffer('is_frozen', torch.zeros((), dtype=torch.bool))
-        # Hard-assignment histogram (groups, C) behind the logged balance.
-        self._last_counts: Optional[Tensor] = None
 
     # ------------------------------------------------------------------
     # initialisation
@@ -232,30 +200,6 @@ class SphericalRouter(BaseModule):
             return self.log_temperature.clamp(
                 math.log(_MIN_TAU), math.log(_MAX_TAU)).exp()
         return self.centers.new_tensor(self._fixed_temperature)
-
-    @property
-    def frozen(self) -> bool:
-        """Whether the router is frozen (stage 2)."""
-        return bool(self.is_frozen)
-
-    def freeze(self) -> None:
-        """Stage 2: stop gradients to the router and center updates."""
-        self.is_frozen.fill_(True)
-        self._apply_frozen()
-
-    def _apply_frozen(self) -> None:
-        for param in self.parameters():
-            param.requires_grad_(False)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-        # A stage-2 checkpoint must come back frozen, parameters included.
-        if self.frozen:
-            self._apply_frozen()
 
     def _centers3d(self) -> Tensor:
         """Centers as (groups, C, d) whatever the sharing mode."""
@@ -447,17 +391,8 @@ class SphericalRouter(BaseModule):
             min_angle = torch.rad2deg(torch.acos(max_cos))
         else:
             min_angle = centers.new_tensor(180.0)
-        stats = {'min_center_angle': min_angle}
-        counts = self._last_counts
-        if counts is None:
-            stats['assignment_balance'] = centers.new_tensor(1.0)
-            stats['max_assignment_share'] = centers.new_tensor(1.0 / num)
-        else:
-            counts = counts.to(centers.device)
-            share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
-            stats['assignment_balance'] = _normalized_entropy(counts).mean()
-            stats['max_assignment_share'] = share.amax(-1).mean()
-        return stats
+        return dict(min_center_angle=min_angle,
+                    **self.assignment_stats(centers.device))
 
     def extra_repr(self) -> str:
         return (f'num_layers={self.num_layers}, '

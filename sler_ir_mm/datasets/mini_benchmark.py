@@ -32,6 +32,7 @@ wrap their datasets in ``MiniBenchmarkDataset``, which builds the data
 when it is missing.
 """
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -43,7 +44,7 @@ import cv2
 import numpy as np
 from mmagic.registry import DATASETS
 
-from .layouts import TASK_LABELS
+from .layouts import PROMPTIR_LAYOUT
 from .synthetic_degradations import DEGRADATIONS
 
 BENCHMARK_VERSION = 1
@@ -68,70 +69,36 @@ NUM_TRAIN = dict(denoise=16, derain=48, dehaze=48, deblur=48, lowlight=48)
 NUM_TEST_PER_PHOTO = 3
 TEST_NOISE_SIGMA = 25
 
-# Folders relative to the benchmark root, in the form and folder names of
-# sler_ir_mm.datasets.layouts.PROMPTIR_LAYOUT (one test set per task, 'mini').
-MINI_LAYOUT = dict(
-    denoise=dict(
-        type='CleanImageDataset',
-        repeat=1,
-        degradation_label=TASK_LABELS['denoise'],
-        train=dict(data_prefix=dict(gt='Train/Denoise')),
-        test=dict(mini=dict(data_prefix=dict(gt='test/denoise/mini')))),
+# Folders relative to the benchmark root: PROMPTIR_LAYOUT's training
+# folders and pairing (so the same datasets read it), each task once per
+# epoch, and one test set per task, 'mini', under test/<task folder>/mini.
+_MINI_TEST = dict(
+    denoise=dict(data_prefix=dict(gt='test/denoise/mini')),
     derain=dict(
-        type='DegradationPairDataset',
-        repeat=1,
-        degradation_label=TASK_LABELS['derain'],
-        train=dict(
-            data_prefix=dict(img='Train/Derain/rainy', gt='Train/Derain/gt'),
-            gt_name='rain'),
-        test=dict(
-            mini=dict(
-                data_prefix=dict(
-                    img='test/derain/mini/input',
-                    gt='test/derain/mini/target'),
-                gt_name='same'))),
+        data_prefix=dict(
+            img='test/derain/mini/input', gt='test/derain/mini/target'),
+        gt_name='same'),
     dehaze=dict(
-        type='DegradationPairDataset',
-        repeat=1,
-        degradation_label=TASK_LABELS['dehaze'],
-        train=dict(
-            data_prefix=dict(
-                img='Train/Dehaze/synthetic', gt='Train/Dehaze/original'),
-            gt_name='haze',
-            recursive=True),
-        test=dict(
-            mini=dict(
-                data_prefix=dict(
-                    img='test/dehaze/mini/input',
-                    gt='test/dehaze/mini/target'),
-                gt_name='haze'))),
+        data_prefix=dict(
+            img='test/dehaze/mini/input', gt='test/dehaze/mini/target'),
+        gt_name='haze'),
     deblur=dict(
-        type='DegradationPairDataset',
-        repeat=1,
-        degradation_label=TASK_LABELS['deblur'],
-        train=dict(
-            data_prefix=dict(img='Train/Deblur/blur', gt='Train/Deblur/sharp'),
-            gt_name='same'),
-        test=dict(
-            mini=dict(
-                data_prefix=dict(
-                    img='test/deblur/mini/input',
-                    gt='test/deblur/mini/target'),
-                gt_name='same'))),
+        data_prefix=dict(
+            img='test/deblur/mini/input', gt='test/deblur/mini/target'),
+        gt_name='same'),
     lowlight=dict(
-        type='DegradationPairDataset',
-        repeat=1,
-        degradation_label=TASK_LABELS['lowlight'],
-        train=dict(
-            data_prefix=dict(img='Train/Enhance/low', gt='Train/Enhance/gt'),
-            gt_name='same'),
-        test=dict(
-            mini=dict(
-                data_prefix=dict(
-                    img='test/enhance/mini/input',
-                    gt='test/enhance/mini/target'),
-                gt_name='same'))),
+        data_prefix=dict(
+            img='test/enhance/mini/input', gt='test/enhance/mini/target'),
+        gt_name='same'),
 )
+MINI_LAYOUT = {
+    task: dict(
+        PROMPTIR_LAYOUT[task],
+        repeat=1,
+        train=copy.deepcopy(PROMPTIR_LAYOUT[task]['train']),
+        test=dict(mini=test))
+    for task, test in _MINI_TEST.items()
+}
 TASKS = tuple(MINI_LAYOUT)
 
 

@@ -33,3 +33,14 @@ def read_scalars(work_dir):
                 rec = json.loads(line)
                 by_iter.setdefault(rec['step'], {}).update(rec)
     return by_iter
+
+
+def load_tool(repo_root, path):
+    """Import a tool script (``tools/...py``) as a module."""
+    import importlib.util
+    name = 'tool_' + osp.splitext(path)[0].replace(os.sep, '_')
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(repo_root, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

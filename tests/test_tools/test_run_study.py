@@ -1,0 +1,165 @@
+"""tools/analysis_tools/run_study.py: rows, commands, the table, and a
+whole (tiny) study on the smoke data, reused and refused when it should."""
+import json
+import os.path as osp
+
+import pytest
+from make_smoke_pairs import make_smoke_pairs
+from tool_runner import load_tool
+
+TOOL = osp.join('tools', 'analysis_tools', 'run_study.py')
+
+
+@pytest.fixture
+def tool(repo_root):
+    return load_tool(repo_root, TOOL)
+
+
+def test_default_rows_are_the_issues_list(tool):
+    args = tool.parse_args([])
+    assert args.rows == [
+        'degraded_input', 'restormer', 'sler_ir', 'wo_glgf',
+        'classifier_l1_cls', 'c2', 'c4'
+    ]
+    assert tool.parse_args(['--rows', 'all']).rows == [
+        r.name for r in tool.ROWS
+    ]
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--rows', 'c5'], 'unknown'),
+    (['--rows', 'c2', 'c2'], 'twice'),
+    (['--stage1-epochs', '0'], 'stage1-epochs must be >= 1'),
+])
+def test_bad_arguments(tool, argv, message, capsys):
+    with pytest.raises(SystemExit):
+        tool.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_every_row_config_is_shipped(tool, repo_root):
+    for row in tool.ROWS:
+        assert osp.isfile(osp.join(repo_root, row.config)), row
+
+
+def test_dry_run_prints_equal_budget_commands(tool, repo_root, capsys,
+                                              monkeypatch):
+    monkeypatch.chdir(repo_root)
+    # An out-dir without checkpoints: the test commands name epoch_5.pth.
+    out = 'work_dirs/_run_study_dry_run'
+    assert tool.main([
+        '--dry-run', '--out-dir', out, '--rows', 'restormer', 'c4',
+        '--stage1-epochs', '2',
+        '--stage2-epochs', '3', '--seed', '7'
+    ]) == []
+    printed = capsys.readouterr().out
+    budget = ("train_cfg.max_epochs=5 train_cfg.val_interval=5 "
+              "'param_scheduler.periods=[2,3]' custom_hooks.0.switch_epoch=2 "
+              'randomness.seed=7')
+    assert ('python tools/train.py configs/restormer/restormer_mini_5task.py'
+            f' --work-dir {out}/restormer --cfg-options ' + budget
+            in printed)
+    assert ('python tools/train.py configs/ablations/mini/'
+            f'sler_ir_mini_5task_c4.py --work-dir {out}/c4 '
+            '--cfg-options ' + budget in printed)
+    assert ('python tools/test.py configs/ablations/mini/'
+            f'sler_ir_mini_5task_c4.py {out}/c4/epoch_5.pth' in printed)
+    assert 'route_stats.py configs/ablations/mini/sler_ir_mini_5task_c4.py' \
+        in printed
+    # No route statistics for a model that does not route.
+    assert 'route_stats.py configs/restormer' not in printed
+    assert not osp.exists(osp.join(repo_root, out))
+
+
+def test_the_table(tool):
+    metrics = dict(
+        sets={'Noise': dict(PSNR=30.0, SSIM=0.8),
+              'Rain': dict(PSNR=20.0, SSIM=0.6)},
+        average=dict(PSNR=25.0, SSIM=0.7))
+    results = [
+        dict(name='restormer', status='done', metrics=metrics,
+             params=dict(total=800_000, active=800_000), train_wall_s=61),
+        dict(name='sler_ir', status='done', metrics=metrics,
+             params=dict(total=1_740_000, active=990_000), train_wall_s=600,
+             resumed=True,
+             routes=dict(sets={'Noise': dict(purity=1.0, path=[0]),
+                               'Rain': dict(purity=0.5, path=[1])},
+                         task_paths=2)),
+        dict(name='c2', status='failed: training (exit 1), see x.log'),
+    ]
+    table = tool.format_study_table(results).splitlines()
+    assert table[0].startswith('| Model | Paper | Noise | Rain | Average |')
+    assert ('| Restormer (no routing, same active width) | Table 2 | '
+            '30.00 / 0.800 | 20.00 / 0.600 | 25.00 / 0.700 | 0.80M / 0.80M '
+            '| 1m01s | - | - |') == table[2]
+    assert '1.74M / 0.99M | 10m00s (resumed) | 1.00 / 0.50 | 2 of 2 |' \
+        in table[3]
+    assert 'failed: training (exit 1), see x.log' in table[4]
+    assert len({line.count('|') for line in table}) == 1
+
+
+RESTORMER_SMOKE = """
+_base_ = [{sler!r}]
+model = dict(
+    _delete_=True,
+    type='BaseEditModel',
+    generator=dict(type='Restormer', dim=8, num_blocks=(1, 1, 1, 1),
+                   num_refinement_blocks=1, heads=(1, 1, 2, 2)),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0),
+    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.],
+                           std=[255., 255., 255.]))
+custom_hooks = [dict(type='RoutingStageSwitchHook', switch_epoch=2,
+                     train_batch_size=8, switch_model_stage=False)]
+model_wrapper_cfg = None
+"""
+
+
+def test_a_tiny_study_end_to_end(tool, repo_root, tmp_path, monkeypatch,
+                                 capsys):
+    """Three rows on the smoke data: the table, the commands, reuse of the
+    finished rows, and refusal to mix budgets."""
+    monkeypatch.chdir(tmp_path)
+    make_smoke_pairs(str(tmp_path / 'data' / 'smoke_pairs'), num_train=2,
+                     num_val=1, size=32)
+    sler = osp.join(repo_root, 'configs', 'smoke', 'sler_ir_smoke.py')
+    restormer = tmp_path / 'restormer_smoke_two_stage.py'
+    restormer.write_text(RESTORMER_SMOKE.format(sler=sler))
+    monkeypatch.setattr(tool, 'ROWS', (
+        tool.Row('degraded_input', 'Degraded input', sler, '-',
+                 trained=False, routed=False),
+        tool.Row('restormer', 'Restormer', str(restormer), 'Table 2',
+                 routed=False),
+        tool.Row('sler_ir', 'SLER-IR', sler, 'Table 2'),
+    ))
+    argv = ['--out-dir', 'study', '--stage1-epochs', '1',
+            '--stage2-epochs', '1']
+    results = tool.main(argv)
+    assert [r['status'] for r in results] == ['done'] * 3
+    degraded, plain, routed = results
+    assert set(degraded['metrics']['sets']) == {'noise', 'dark'}
+    assert 'params' not in degraded and 'routes' not in plain
+    assert plain['params']['total'] == plain['params']['active']
+    assert routed['params']['active'] < routed['params']['total']
+    assert set(routed['routes']['sets']) == {'noise', 'dark'}
+    assert routed['train_wall_s'] > 0
+    # Both trained rows ran the same budget: 2 epochs, switch after 1.
+    for name in ('restormer', 'sler_ir'):
+        assert osp.isfile(tmp_path / 'study' / name / 'epoch_2.pth')
+        assert not osp.exists(tmp_path / 'study' / name / 'epoch_3.pth')
+    study = (tmp_path / 'study' / 'study.md').read_text()
+    assert '| SLER-IR | Table 2 |' in study
+    assert 'python tools/train.py ' + sler in study
+    assert 'stage 1 1 epochs at batch 4, stage 2 1 epochs at batch 8' in study
+    with open(tmp_path / 'study' / 'study.json') as f:
+        assert len(json.load(f)['rows']) == 3
+    capsys.readouterr()
+
+    # A second run reuses every row.
+    again = tool.main(argv)
+    assert 'reused' in capsys.readouterr().out
+    assert [r['metrics'] for r in again] == [r['metrics'] for r in results]
+
+    # Another budget in the same folder is refused, naming what changed.
+    with pytest.raises(SystemExit, match='stage2_epochs: 1 -> 2'):
+        tool.main(['--out-dir', 'study', '--stage1-epochs', '1',
+                   '--stage2-epochs', '2'])

@@ -1,5 +1,4 @@
 """tools/misc/check_dataset.py on the smoke data, clean and broken."""
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -8,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 from make_smoke_pairs import make_smoke_pairs
-from tool_runner import run_tool
+from tool_runner import load_tool, run_tool
 
 CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 TOOL = osp.join('tools', 'misc', 'check_dataset.py')
@@ -16,11 +15,7 @@ TOOL = osp.join('tools', 'misc', 'check_dataset.py')
 
 @pytest.fixture
 def tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'tool_check_dataset', osp.join(repo_root, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(repo_root, TOOL)
 
 
 @pytest.fixture

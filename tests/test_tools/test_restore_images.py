@@ -1,5 +1,4 @@
 """tools/restore_images.py on a folder of mixed images (tiny random model)."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -7,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from tool_runner import run_tool
+from tool_runner import load_tool, run_tool
 
 from sler_ir_mm.apis import init_restorer
 
@@ -15,18 +14,13 @@ SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
 
 
-def load_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'tool_restore_images', osp.join(repo_root, 'tools',
-                                        'restore_images.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_restore_tool(repo_root):
+    return load_tool(repo_root, osp.join('tools', 'restore_images.py'))
 
 
 @pytest.fixture(scope='module')
 def tool(repo_root):
-    return load_tool(repo_root)
+    return load_restore_tool(repo_root)
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -1,5 +1,4 @@
 """tools/analysis_tools/route_stats.py on the smoke model (untrained)."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,6 +7,7 @@ import torch
 from make_smoke_pairs import make_smoke_pairs
 from mmagic.registry import MODELS
 from mmengine.config import Config
+from tool_runner import load_tool
 
 SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
@@ -16,11 +16,7 @@ TOOL = osp.join('tools', 'analysis_tools', 'route_stats.py')
 
 @pytest.fixture
 def tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'tool_route_stats', osp.join(repo_root, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(repo_root, TOOL)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """tools/train.py refuses a load_from/--resume checkpoint that does not fit
 the config's model, before any training step."""
 import glob
-import importlib.util
 import os.path as osp
 from types import SimpleNamespace
 
@@ -10,18 +9,14 @@ import torch
 from make_smoke_pairs import make_smoke_pairs
 from mmagic.registry import MODELS
 from mmengine.config import Config
-from tool_runner import run_tool
+from tool_runner import load_tool, run_tool
 
 CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 
 
 @pytest.fixture(scope='module')
 def train_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'tool_train_preflight', osp.join(repo_root, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(repo_root, osp.join('tools', 'train.py'))
 
 
 def smoke_model(repo_root, **generator):
@@ -89,10 +84,7 @@ def test_no_strict_load_flag(train_tool, repo_root):
 
 
 def test_test_tool_refuses_a_mismatching_checkpoint(repo_root, tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'tool_test_preflight', osp.join(repo_root, 'tools', 'test.py'))
-    test_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(test_tool)
+    test_tool = load_tool(repo_root, osp.join('tools', 'test.py'))
     ckpt = save(smoke_model(repo_root, num_experts=4), tmp_path / 'c4.pth')
     # Stops after building the model, before any data is read.
     with pytest.raises(SystemExit) as err:

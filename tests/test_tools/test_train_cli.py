@@ -1,29 +1,21 @@
 """Argument handling of tools/train.py and tools/test.py (no training)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
+from tool_runner import load_tool
 
 SMOKE_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
 
 
-def load_tool(repo_root, name):
-    spec = importlib.util.spec_from_file_location(
-        f'tool_{name}', osp.join(repo_root, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def train_tool(repo_root):
-    return load_tool(repo_root, 'train')
+    return load_tool(repo_root, osp.join('tools', 'train.py'))
 
 
 @pytest.fixture
 def test_tool(repo_root):
-    return load_tool(repo_root, 'test')
+    return load_tool(repo_root, osp.join('tools', 'test.py'))
 
 
 def test_default_work_dir_and_cfg_options(train_tool, repo_root):

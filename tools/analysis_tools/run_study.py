@@ -536,19 +536,19 @@ class Study:
         with open(path, 'w', encoding='utf-8') as f:
             json.dump(budget_info, f, indent=2)
 
-    def load_done(self, row: Row) -> Optional[dict]:
+    def load_row(self, row: Row) -> Optional[dict]:
+        """What an earlier study left in the row's ``row.json``, if any."""
         path = osp.join(self.row_dir(row), 'row.json')
         if not osp.isfile(path):
             return None
         with open(path, encoding='utf-8') as f:
-            res = json.load(f)
-        if res.get('status') != 'done':
-            return None
-        if res.get('budget', self.budget_info) != self.budget_info:
-            # Left by a study with another budget (e.g. one that ran other
-            # rows with --rerun): not comparable, train the row again.
-            return None
-        return res
+            return json.load(f)
+
+    def set_aside(self, work: str) -> str:
+        """Keep an old work dir as ``<work>.old-<time>``; return its name."""
+        stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
+        shutil.move(work, f'{work}.old-{stamp}')
+        return f'{work}.old-{stamp}'
 
     def _step(self, res: dict, tag: str, step: str, cmd: List[str],
               log: str) -> bool:
@@ -567,14 +567,6 @@ class Study:
         self.save(res)
         return False
 
-    def _other_budget(self, work: str) -> bool:
-        path = osp.join(work, 'row.json')
-        if not osp.isfile(path):
-            return False
-        with open(path, encoding='utf-8') as f:
-            budget_of_row = json.load(f).get('budget', self.budget_info)
-        return budget_of_row != self.budget_info
-
     def save(self, res: dict) -> None:
         path = osp.join(self.out_dir, res['name'], 'row.json')
         with open(path + '.tmp', 'w', encoding='utf-8') as f:
@@ -585,18 +577,21 @@ class Study:
         work = self.row_dir(row)
         tag = f'[{index}/{count}] {row.name}'
         if self.args.rerun and osp.isdir(work):
-            stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
-            shutil.move(work, f'{work}.old-{stamp}')
-        done = self.load_done(row)
-        if done is not None:
-            print(f'{tag}: results found in {work}, reused (--rerun to '
-                  'train it again)')
-            return done
-        if self._other_budget(work):
-            stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
-            print(f'{tag}: {work} was trained with another budget; kept as '
-                  f'{work}.old-{stamp}, training again')
-            shutil.move(work, f'{work}.old-{stamp}')
+            self.set_aside(work)
+        earlier = self.load_row(row)
+        if earlier is not None:
+            # A row.json without a budget predates the check and was made
+            # under the study's budget (check_out_dir compared it).
+            if earlier.get('budget', self.budget_info) != self.budget_info:
+                # Left by a study with another budget (e.g. one that ran
+                # other rows with --rerun): not comparable, train again.
+                kept = self.set_aside(work)
+                print(f'{tag}: {work} was trained with another budget; kept '
+                      f'as {kept}, training again')
+            elif earlier.get('status') == 'done':
+                print(f'{tag}: results found in {work}, reused (--rerun to '
+                      'train it again)')
+                return earlier
         os.makedirs(work, exist_ok=True)
         log = osp.join(work, 'study.log')
         res = dict(name=row.name, label=row.label, config=row.config,

@@ -121,6 +121,7 @@ model_wrapper_cfg = dict(
 custom_hooks = [
     dict(type='RoutingStageSwitchHook', switch_epoch=stage1_epochs,
          train_batch_size=8),
+    dict(type='RouteDiagnosticsHook', per_task=4, batch_size=4),
 ]
 
 default_hooks = dict(

@@ -377,7 +377,7 @@ def _plan(model: nn.Module,
         # SLER-IR: the route and GLGF's prior come from the whole image (the
         # degradation is judged globally); every tile follows that route.
         encoded = model.encode(inputs)
-        routed = model.router(encoded.degradation_cls)
+        routed = model.route_encoded(encoded)
         routing = model.inference_routing(routed)
 
         def restore(region: torch.Tensor, box: Box) -> torch.Tensor:

@@ -18,9 +18,12 @@ degradations on scikit-image's sample photos.
 """
 from .bad_samples import set_on_error
 from .clean_image_dataset import CleanImageDataset
+from .dataset_degradation_views import DatasetDegradationViews
 from .degradation_pair_dataset import GT_NAME_PRESETS, DegradationPairDataset
 from .mini_benchmark import (MINI_LAYOUT, build_mini_benchmark,
                              mini_benchmark_dataset)
+from .probe_samples import probe_samples, task_subsets
+from .synthetic_degradation_dataset import SyntheticDegradationDataset
 from .layouts import (FIVE_TASKS, LOL_V1_LAYOUT, PROMPTIR_LAYOUT, TASK_LABELS,
                       TEST_NOISE_SIGMAS, THREE_TASKS, TRAIN_NOISE_SIGMAS)
 from .transforms import (AddGaussianNoise, CheckPairedSize,
@@ -29,11 +32,12 @@ from .transforms import (AddGaussianNoise, CheckPairedSize,
 
 __all__ = [
     'AddGaussianNoise', 'CheckPairedSize', 'CleanImageDataset',
+    'DatasetDegradationViews',
     'DegradationPairDataset',
     'FIVE_TASKS', 'GT_NAME_PRESETS', 'LOL_V1_LAYOUT',
     'LoadImageFromFileChecked', 'MINI_LAYOUT', 'PROMPTIR_LAYOUT',
-    'TASK_LABELS',
+    'SyntheticDegradationDataset', 'TASK_LABELS',
     'TEST_NOISE_SIGMAS', 'THREE_TASKS', 'TRAIN_NOISE_SIGMAS',
     'UnreadableImageError', 'build_mini_benchmark', 'mini_benchmark_dataset',
-    'set_on_error', 'stable_hash'
+    'probe_samples', 'set_on_error', 'stable_hash', 'task_subsets'
 ]

@@ -1,5 +1,5 @@
 from .hooks import (EpochSeedHook, FiniteLossGuardHook, NonFiniteLossError,
-                    RoutingStageSwitchHook)
+                    RouteDiagnosticsHook, RoutingStageSwitchHook)
 
 __all__ = ['EpochSeedHook', 'FiniteLossGuardHook', 'NonFiniteLossError',
-           'RoutingStageSwitchHook']
+           'RouteDiagnosticsHook', 'RoutingStageSwitchHook']

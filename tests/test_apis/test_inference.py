@@ -269,7 +269,7 @@ def test_prior_for_region_geometry():
 def test_restore_with_route_checks_its_prior(sler):
     inputs = torch.rand(1, 3, 16, 16)
     encoded = sler.encode(inputs)
-    routing = sler.inference_routing(sler.router(encoded.degradation_cls))
+    routing = sler.inference_routing(sler.route_encoded(encoded))
     with pytest.raises(ValueError, match='grid_hw'):
         sler.restore_with_route(inputs, routing, encoded.prior)
     with torch.no_grad():

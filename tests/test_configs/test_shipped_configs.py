@@ -56,6 +56,13 @@ def test_config_builds_its_model(config):
     if model_cfg.type == 'SLERRestorer':
         if model_cfg.degradation_encoder.get('checkpoint'):
             model_cfg.degradation_encoder = TINY_DACLIP
+        elif model_cfg.degradation_encoder.type == \
+                'PretrainedDegradationEncoder':
+            # The recipe's tower, frozen, with random weights instead of
+            # minutes of pretraining (tests/test_engine covers that).
+            model_cfg.degradation_encoder = dict(
+                model_cfg.degradation_encoder.recipe.encoder,
+                random_init=True, frozen=True)
         if model_cfg.generator.dim == 48:
             model_cfg.generator.update(TINY_BACKBONE)
     elif model_cfg.generator.get('dim') == 48:
@@ -82,8 +89,11 @@ def test_the_paper_recipe():
     assert cfg.train_dataloader.batch_size == 10
     assert cfg.custom_hooks == [
         dict(type='RoutingStageSwitchHook', switch_epoch=15,
-             train_batch_size=20)
+             train_batch_size=20),
+        dict(type='RouteDiagnosticsHook', per_task=16),
     ]
+    # Test images are routed on tiles of the training patch size.
+    assert cfg.model.route_tile_size == 128
     assert cfg.model_wrapper_cfg.find_unused_parameters
     generator = cfg.model.generator
     assert (generator.dim, tuple(generator.num_blocks),

@@ -23,8 +23,8 @@ def tool(repo_root):
 def smoke_cwd(tmp_path, monkeypatch):
     """The smoke configs read data/smoke_pairs relative to the cwd."""
     monkeypatch.chdir(tmp_path)
-    make_smoke_pairs(str(tmp_path / 'data' / 'smoke_pairs'), num_train=1,
-                     num_val=3, size=16)
+    make_smoke_pairs(str(tmp_path / 'data' / 'smoke_pairs'), num_train=2,
+                     num_val=3, size=40)
     return tmp_path
 
 
@@ -69,6 +69,43 @@ def test_route_stats_on_smoke_sets(tool, repo_root, smoke_cwd, capsys):
     assert '| noise | 3 |' in table and '| dark | 3 |' in table
     assert 'Expert center angles (degrees)' in table
     assert '| noise | 3 |' in printed
+    # Train next to test: per task the main path of each split.
+    assert set(saved['splits']) == {'test', 'train'}
+    test, train = saved['splits']['test'], saved['splits']['train']
+    assert list(test['tasks']) == list(train['tasks']) == ['noise', 'dark']
+    assert train['num_images'] == 2 * 24 and test['num_images'] == 6
+    assert len(test['layer_balance']) == 8
+    assert test['cosine']['tasks'] == ['noise', 'dark']
+    for task in ('noise', 'dark'):
+        # The per-set table and the per-task one agree.
+        assert test['tasks'][task]['main_path'] == \
+            saved['sets'][task]['top_paths'][0]['path']
+    assert '| task | test: main path (purity, paths) | train: main path ' \
+        '(purity, paths) | same path |' in table
+    assert osp.isfile(out_dir / 'route_cosine.png')
+    # The routes are those model.route gives the images.
+    model = MODELS.build(Config.fromfile(cfg).model)
+    model.load_state_dict(torch.load(ckpt)['state_dict'])
+    model.eval()
+    from mmagic.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    loader = Config.fromfile(cfg).test_dataloader[0]
+    loader.dataset.data_root = str(smoke_cwd / 'data' / 'smoke_pairs')
+    dataset = DATASETS.build(loader.dataset)
+    with torch.no_grad():
+        for i, image in enumerate(saved['sets']['noise']['images']):
+            data = model.data_preprocessor(pseudo_collate([dataset[i]]))
+            assert model.route(data['inputs']).indices[0].tolist() == \
+                image['route']
+
+
+def test_route_stats_train_split_only(tool, repo_root, smoke_cwd):
+    cfg = osp.join(repo_root, SLER_CFG)
+    ckpt = save_checkpoint(cfg, str(smoke_cwd / 'init.pth'))
+    stats = tool.main([cfg, ckpt, '--out-dir', str(smoke_cwd / 'tr'),
+                       '--splits', 'train', '--train-per-task', '5'])
+    assert stats['sets'] == {} and list(stats['splits']) == ['train']
+    assert stats['splits']['train']['num_images'] == 10
 
 
 def test_model_without_router_is_an_error(tool, repo_root, smoke_cwd):

@@ -26,6 +26,22 @@ def test_two_stage_training_and_test(repo_root, tmp_path):
     assert all(0 < r['router_min_center_angle'] <= 180 for r in train)
     # The learning rate restarts at the stage switch.
     assert train[4]['lr'] == train[0]['lr'] > train[3]['lr']
+    # Route diagnostics after each stage-1 epoch, on 4 patches per task.
+    assert 'route diagnostics on the training probe (epoch 2)' in log
+    diag, = glob.glob(osp.join(cwd, 'work', '*', 'route_diagnostics.jsonl'))
+    with open(diag) as f:
+        records = [json.loads(line) for line in f]
+    assert [r['epoch'] for r in records] == [1, 2]
+    for r in records:
+        assert list(r['tasks']) == ['noise', 'dark']
+        assert r['num_images'] == 8
+        assert 1 <= r['task_paths'] <= 2 and 0 <= r['nmi'] <= 1
+        assert len(r['layer_balance']) == 8
+        assert 0 <= r['hc_zero_share'] <= 1  # 2 batches an epoch
+        # Two classes: the two forms of the loss agree.
+        assert abs(r['hc_class_pairs'] - r['hc_batch_mean']) < 1e-6
+    routed = [r for _, r in sorted(scalars.items()) if 'route/nmi' in r]
+    assert len(routed) == 2
 
     out = osp.join(cwd, 'metrics.json')
     test_log = run_tool(repo_root, cwd,

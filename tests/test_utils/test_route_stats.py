@@ -102,3 +102,82 @@ def test_format_and_plot(tmp_path):
     with pytest.raises(ValueError, match='at least one'):
         plot_expert_usage({}, str(tmp_path / 'none.png'))
     assert math.isclose(sets['dark']['purity'], 1.0)
+
+
+def test_nmi():
+    from sler_ir_mm.utils.route_stats import normalized_mutual_information
+    tasks = ['a', 'a', 'b', 'b', 'c', 'c']
+    # Every task its own path: 1. One path for all: 0.
+    assert normalized_mutual_information([1, 1, 2, 2, 3, 3], tasks) == \
+        pytest.approx(1.0)
+    assert normalized_mutual_information([0] * 6, tasks) == 0.0
+    # Two of three tasks merged: in between (H(T)=log 3, I = log 3 -
+    # (2/3) log 2, H(P) = H(1/3, 2/3)).
+    h_t = math.log(3)
+    h_p = -(1 / 3) * math.log(1 / 3) - (2 / 3) * math.log(2 / 3)
+    mi = h_t - (2 / 3) * math.log(2)
+    assert normalized_mutual_information([1, 1, 1, 1, 2, 2], tasks) == \
+        pytest.approx(mi / ((h_t + h_p) / 2))
+    with pytest.raises(ValueError, match='one length'):
+        normalized_mutual_information([0], tasks)
+
+
+def test_task_routing_and_layer_balance():
+    from sler_ir_mm.utils.route_stats import layer_balance, task_routing
+    routes = [[0, 1], [0, 1], [0, 1], [1, 1], [1, 0], [1, 0]]
+    tasks = ['noise', 'noise', 'rain', 'rain', 'haze', 'haze']
+    s = task_routing(routes, tasks)
+    assert list(s['tasks']) == ['noise', 'rain', 'haze']
+    assert s['tasks']['noise'] == dict(num_images=2, main_path=[0, 1],
+                                       purity=1.0, num_paths=1)
+    # rain: a tie between 0-1 and 1-1 -> path order: 0-1, shared with noise
+    assert s['tasks']['rain']['main_path'] == [0, 1]
+    assert s['tasks']['rain']['purity'] == 0.5
+    assert s['task_paths'] == 2 and s['shared'] == [['noise', 'rain']]
+    assert 0 < s['nmi'] < 1
+    # Layer 1 splits the images 3/3 over 2 of 3 experts; layer 2 4/2.
+    balance = layer_balance(routes, 3)
+    assert balance[0] == pytest.approx(math.log(2) / math.log(3))
+    p = np.array([2 / 6, 4 / 6])
+    assert balance[1] == pytest.approx(-(p * np.log(p)).sum() / math.log(3))
+    assert layer_balance([[0, 0], [0, 0]], 3).tolist() == [0.0, 0.0]
+
+
+def test_class_pair_cosines():
+    from sler_ir_mm.utils.route_stats import class_pair_cosines
+    e = np.array([[1., 0.], [1., 0.], [0., 1.], [-1., 0.]])[:, None]
+    out = class_pair_cosines(e, ['a', 'a', 'b', 'c'])
+    assert out['tasks'] == ['a', 'b', 'c']
+    cos = out['cosine']
+    assert cos[0][0] == pytest.approx(1.0)  # within a: the one pair
+    assert cos[1][1] is None  # b has one image
+    assert cos[0][1] == pytest.approx(0.0) and cos[0][2] == -1.0
+    assert cos[1][2] == pytest.approx(0.0)
+    # Mean over layers: a second layer where a and c agree.
+    two = np.concatenate([e, np.array([[1., 0.]] * 4)[:, None]], axis=1)
+    assert class_pair_cosines(two, ['a', 'a', 'b', 'c'])['cosine'][0][2] \
+        == pytest.approx(0.0)
+
+
+def test_routing_diagnostics_and_format(tmp_path):
+    from sler_ir_mm.utils.route_stats import (format_task_routing,
+                                              plot_cosine_matrices,
+                                              routing_diagnostics)
+    routes = np.array([[0, 1], [0, 1], [2, 2], [2, 2]])
+    emb = np.array([[1., 0.], [1., 0.], [0., 1.], [0., 1.]])[:, None]
+    emb = np.repeat(emb, 2, axis=1)
+    test = routing_diagnostics(routes, emb, ['a', 'a', 'b', 'b'], 3)
+    train = routing_diagnostics(routes[::-1], emb, ['a', 'a', 'b', 'b'], 3)
+    assert test['task_paths'] == 2 and test['nmi'] == pytest.approx(1.0)
+    assert test['min_purity'] == 1.0
+    assert test['expert_usage']['a'] == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    text = format_task_routing(dict(test=test, train=train),
+                               dict(a='Noise'))
+    assert '| Noise | 0-1 (1.00, 1) | 2-2 (1.00, 1) | no |' in text
+    assert '| b | 2-2 (1.00, 1) | 0-1 (1.00, 1) | no |' in text
+    assert '- test (4 images): 2 distinct main paths for 2 tasks, ' \
+        'NMI(path, task) 1.000' in text
+    assert '| Noise | 1.00 | 0.00 |' in text
+    out = plot_cosine_matrices(dict(test=test), str(tmp_path / 'cos.png'))
+    with open(out, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'

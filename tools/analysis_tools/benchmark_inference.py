@@ -74,7 +74,7 @@ def injection_time(model, x: torch.Tensor, sync, repeat: int = 3) -> float:
     """GLGF's injection into all routed layers, on features of the real
     shapes (recorded from one backbone pass)."""
     encoded = model.encode(x)
-    routed = model.router(encoded.degradation_cls)
+    routed = model.route_encoded(encoded)
     padded, _ = pad_to_multiple(x, model.pad_multiple)
     feats = []
     model.generator(
@@ -140,7 +140,7 @@ def main(argv=None) -> None:
     for index, size in enumerate(args.sizes):
         x = torch.rand(1, 3, size, size, device=device)
         any_model = next(iter(models.values()))
-        routes = any_model.router(any_model.encode(x).degradation_cls).indices
+        routes = any_model.route(x).indices
         padded, _ = pad_to_multiple(x, any_model.pad_multiple)
         contenders = {'restormer': lambda: restormer(x),
                       'backbone': lambda: any_model.generator(padded, routes)}

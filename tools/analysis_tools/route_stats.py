@@ -1,21 +1,33 @@
-"""Which expert routes a SLER-IR checkpoint takes on each test set.
+"""Which expert routes a SLER-IR checkpoint takes, per task, on the test
+sets and on training patches.
 
-Runs the model over every test set of the config (``test_dataloader``, a
-dict or a list) and reports, per set: the number of images, the distinct
-routes ("paths", the expert index at each of the K routed layers) with the
-5 most common, the share of the set on its most common path (purity) and
-each layer's expert usage; and the angles between the router's expert
-centers (per layer with ``per_layer_centers``). Prints the Markdown tables
-and writes ``route_stats.json`` (with every image's route),
-``route_stats.md`` and ``route_stats.png`` (a heat map of expert usage,
-test sets x (layer, expert)) to ``--out-dir``.
+Runs the model's router over every test set of the config
+(``test_dataloader``, a dict or a list) and over a fixed probe of training
+patches (``--train-per-task`` per task, drawn through the training pipeline
+under a fixed seed) and reports:
+
+- per test set: the distinct routes ("paths", the expert index at each of
+  the K routed layers) with the most common ones, the share of the set on
+  its most common path (purity) and each layer's expert usage;
+- per task, test images next to training patches: the main path, its
+  purity and whether both splits take the same path; per split how many
+  distinct paths the tasks' main paths are, the normalised mutual
+  information of path and task, the per-layer (not pooled) expert balance
+  and the mean cosine of the routing vectors between and within tasks;
+- the angles between the router's expert centers.
+
+Prints the Markdown tables and writes ``route_stats.json`` (with every
+image's route), ``route_stats.md``, ``route_stats.png`` (heat map of expert
+usage per test set) and ``route_cosine.png`` (the task-pair cosine
+matrices) to ``--out-dir``. Routes are computed with ``model.route``, the
+route a restore of the same image takes.
 
 Examples::
 
     python tools/analysis_tools/route_stats.py \
         configs/smoke/sler_ir_smoke.py work_dirs/sler_ir_smoke/epoch_4.pth
     python tools/analysis_tools/route_stats.py CONFIG CKPT --device cuda \
-        --out-dir work_dirs/route_stats/5task
+        --out-dir work_dirs/route_stats/5task --splits test
 """
 import argparse
 import json
@@ -39,14 +51,22 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import MODELS, init_default_scope  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmagic.registry import DATASETS  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+
+from sler_ir_mm.datasets.probe_samples import probe_samples  # noqa: E402
 
 from sler_ir_mm.utils.data_root import set_data_root  # noqa: E402
 from sler_ir_mm.utils.dataset_check import (  # noqa: E402
     iter_dataset_cfgs, quiet_metainfo_notices)
 from sler_ir_mm.utils.route_stats import (  # noqa: E402
-    center_angles, format_route_stats, plot_expert_usage, summarize_routes)
+    center_angles, format_route_stats, format_task_routing,
+    plot_cosine_matrices, plot_expert_usage, route_samples,
+    routing_diagnostics, summarize_routes)
+
+SPLITS = ('test', 'train')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -66,6 +86,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--top-k', type=int, default=5, help='paths listed per test set')
     parser.add_argument(
+        '--splits', nargs='+', choices=SPLITS, default=list(SPLITS),
+        help='route the test sets, a probe of training patches, or both '
+        '(default: both, side by side)')
+    parser.add_argument(
+        '--train-per-task', type=int, default=24,
+        help='training patches per task in the train probe (default: 24)')
+    parser.add_argument(
+        '--seed', type=int, default=0,
+        help='seed of the train probe\'s draw (default: 0)')
+    parser.add_argument(
         '--data-root',
         help='read every dataset of the config from this folder instead of '
         'the config\'s data_root')
@@ -78,6 +108,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.top_k < 1:
         parser.error(f'--top-k must be >= 1, got {args.top_k}')
+    if args.train_per_task < 1:
+        parser.error('--train-per-task must be >= 1, got '
+                     f'{args.train_per_task}')
     return args
 
 
@@ -141,37 +174,34 @@ def load_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
     return model.to(device).eval()
 
 
-def _route_of(sample) -> torch.Tensor:
-    output = sample.get('output', None)
-    route = None
-    if output is not None and 'route' in output:
-        route = output.route
-    elif 'route' in sample:
-        route = sample.route
-    if route is None:
-        raise SystemExit('the model\'s predictions carry no route; '
-                         'route_stats needs SLERRestorer (predict mode '
-                         'outputs route)')
-    return route
+def _batches(loader, desc: str):
+    return tqdm(loader, desc=desc, unit='batch', dynamic_ncols=True)
 
 
-@torch.no_grad()
-def collect_routes(model: torch.nn.Module, loader,
-                   desc: str) -> Tuple[np.ndarray, List[dict]]:
-    """(N, K) routes of a test set, and per image its path and route."""
-    routes, images = [], []
-    for batch in tqdm(loader, desc=desc, unit='batch', dynamic_ncols=True):
-        for sample in model.test_step(batch):
-            route = _route_of(sample).flatten().cpu().long()
-            routes.append(route)
-            images.append(
-                dict(
-                    img_path=sample.metainfo.get(
-                        'img_path', sample.metainfo.get('sample_idx')),
-                    route=route.tolist()))
-    if not routes:
-        raise SystemExit(f'test set {desc!r} has no images')
-    return torch.stack(routes).numpy(), images
+def route_test_sets(model, cfg: Config) -> tuple:
+    """Per test set the routes, routing vectors and image metainfo."""
+    sets = OrderedDict()
+    for name, loader_cfg in test_sets(cfg):
+        loader = Runner.build_dataloader(loader_cfg)
+        routes, emb, metas = route_samples(model, _batches(loader, name))
+        if not len(metas):
+            raise SystemExit(f'test set {name!r} has no images')
+        sets[name] = (routes, emb, metas)
+    return sets
+
+
+def route_train_probe(model, cfg: Config, per_task: int, seed: int) -> tuple:
+    """Routes, routing vectors and tasks of the training probe."""
+    loader = cfg.get('train_dataloader')
+    if not loader or 'dataset' not in loader:
+        raise SystemExit('--splits train: the config has no '
+                         'train_dataloader.dataset')
+    dataset = DATASETS.build(loader['dataset'])
+    samples, tasks = probe_samples(dataset, per_task, seed)
+    batches = [pseudo_collate(samples[i:i + 16])
+               for i in range(0, len(samples), 16)]
+    routes, emb, _ = route_samples(model, _batches(batches, 'train probe'))
+    return routes, emb, tasks
 
 
 def main(argv=None) -> dict:
@@ -199,18 +229,48 @@ def main(argv=None) -> dict:
 
     model = load_model(cfg, args.checkpoint, device)
     num_experts = int(model.router.num_experts)
-    summaries, images = OrderedDict(), OrderedDict()
-    for name, loader_cfg in test_sets(cfg):
-        loader = Runner.build_dataloader(loader_cfg)
-        routes, images[name] = collect_routes(model, loader, name)
-        summaries[name] = summarize_routes(routes, num_experts, args.top_k)
+    summaries, images, splits = OrderedDict(), OrderedDict(), OrderedDict()
+    names = {}  # task -> display name (its test set's)
+    if 'test' in args.splits:
+        routed = route_test_sets(model, cfg)
+        all_routes, all_emb, all_tasks = [], [], []
+        for name, (routes, emb, metas) in routed.items():
+            summaries[name] = summarize_routes(routes, num_experts,
+                                               args.top_k)
+            images[name] = [
+                dict(img_path=m.get('img_path', m.get('sample_idx')),
+                     route=r.tolist()) for m, r in zip(metas, routes)
+            ]
+            tasks = [m.get('task_name', name) for m in metas]
+            names.setdefault(tasks[0], name)
+            all_routes.append(routes)
+            all_emb.append(emb)
+            all_tasks += tasks
+        splits['test'] = routing_diagnostics(
+            np.concatenate(all_routes), np.concatenate(all_emb), all_tasks,
+            num_experts)
+    if 'train' in args.splits:
+        routes, emb, tasks = route_train_probe(model, cfg,
+                                               args.train_per_task,
+                                               args.seed)
+        splits['train'] = routing_diagnostics(routes, emb, tasks,
+                                              num_experts)
     centers = getattr(model.router, 'centers', None)
     angles = None if centers is None else center_angles(centers)
 
-    table = format_route_stats(summaries, angles)
+    parts = []
+    if summaries:
+        parts.append(format_route_stats(summaries, angles))
+    elif angles is not None:
+        parts.append(format_route_stats({}, angles))
+    parts.append('Routes per task (main path = the most common route of '
+                 'the task\'s images)\n\n' +
+                 format_task_routing(splits, names))
+    table = '\n\n'.join(parts)
     stage = getattr(model, 'stage', None)
     header = (f'Routes of {args.checkpoint} (stage {stage}, test routing '
-              f'{getattr(model, "test_routing", "?")!r}; a route is the '
+              f'{getattr(model, "test_routing", "?")!r}, routing tiles '
+              f'{getattr(model, "route_tile_size", None)}; a route is the '
               'arg-max expert of each routed layer)')
     os.makedirs(out_dir, exist_ok=True)
     stats = dict(
@@ -223,6 +283,8 @@ def main(argv=None) -> dict:
             name: dict(summaries[name], images=images[name])
             for name in summaries
         },
+        splits=splits,
+        task_names=names,
         center_angles=angles)
     with open(osp.join(out_dir, 'route_stats.json'), 'w',
               encoding='utf-8') as f:
@@ -230,9 +292,12 @@ def main(argv=None) -> dict:
     with open(osp.join(out_dir, 'route_stats.md'), 'w',
               encoding='utf-8') as f:
         f.write(header + '\n\n' + table + '\n')
-    plot_expert_usage(summaries, osp.join(out_dir, 'route_stats.png'))
+    if summaries:
+        plot_expert_usage(summaries, osp.join(out_dir, 'route_stats.png'))
+    plot_cosine_matrices(splits, osp.join(out_dir, 'route_cosine.png'),
+                         names)
     print(header + '\n\n' + table)
-    print(f'\nwrote route_stats.json, route_stats.md, route_stats.png to '
+    print(f'\nwrote route_stats.json, route_stats.md and the heat maps to '
           f'{out_dir}')
     return stats
 

@@ -17,6 +17,8 @@ classifier_l1_cls   classifier routing trained with L1 + L_cls (Table 3)
 c2, c4              2 and 4 experts per layer (Table 5; C=3 is sler_ir)
 classifier_l1       optional: classifier routing, L1 only (Table 3)
 alpha0p5, alpha2    optional: contrastive weight 0.5 and 2 (Table 6)
+hc_batch_mean       optional: the contrastive loss as one batch-mean hinge
+earlier             optional: the mini set-up before the routing fixes
 ==================  ======================================================
 
 Each row runs ``tools/train.py``, then ``tools/test.py`` on the last
@@ -32,9 +34,18 @@ layer), and for routed models the route purity per test set (share of its
 images on its most common path) and how many distinct paths the test sets'
 most common paths are ("2 of 5": two routes serve the five tasks).
 
+``--seeds 0 1 2`` runs the rows once per seed, into ``<out-dir>/seed<S>``,
+and writes ``summary.md`` / ``summary.json``: per row the mean and the
+spread over every seed found in the out-dir (rows may have different
+numbers of seeds: run a second command with other rows and seeds into the
+same folder).
+
 A stopped study picks up where it was: finished rows are reused, and a row
-whose training was interrupted resumes from its last checkpoint. The
-default list takes about an hour on 2 CPU cores.
+whose training was interrupted resumes from its last checkpoint. Only small
+files are needed to reuse a row (``row.json`` and the route statistics),
+so a study folder without its checkpoints, e.g. committed to the
+repository, resumes on another machine. The default list takes about an
+hour on 2 CPU cores.
 
 Examples::
 
@@ -42,6 +53,8 @@ Examples::
     python tools/analysis_tools/run_study.py --rows restormer sler_ir \\
         --stage1-epochs 2 --stage2-epochs 4 --out-dir work_dirs/study_short
     python tools/analysis_tools/run_study.py --rows all --dry-run
+    python tools/analysis_tools/run_study.py --seeds 0 1 2 \
+        --rows restormer sler_ir classifier_l1_cls --out-dir work_dirs/seeds
 """
 import argparse
 import datetime
@@ -52,6 +65,7 @@ import platform
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -118,6 +132,11 @@ ROWS = (
         default=False),
     Row('alpha2', 'SLER-IR alpha=2', ABL + 'alpha2.py', 'Table 6',
         default=False),
+    Row('hc_batch_mean', 'SLER-IR, L_HC as one batch-mean hinge',
+        ABL + 'hc_batch_mean.py', 'Eq. 9 literal', default=False),
+    Row('earlier', 'SLER-IR, earlier mini set-up (tower from scratch, '
+        'batch-mean L_HC, pooled balance, whole-image routing)',
+        ABL + 'earlier.py', '-', default=False),
 )
 
 
@@ -147,9 +166,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--stage2-epochs',
         type=int,
         help='epochs of stage 2 for every row (default: the config\'s)')
-    parser.add_argument(
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument(
         '--seed', type=int, help='randomness.seed for every row '
         '(default: the config\'s)')
+    seeds.add_argument(
+        '--seeds', type=int, nargs='+', metavar='S',
+        help='run the rows once per seed, into <out-dir>/seed<S>, and '
+        'summarise mean and spread over the seeds in summary.md')
     parser.add_argument(
         '--rerun',
         action='store_true',
@@ -176,6 +200,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                      '"all"')
     if len(set(args.rows)) != len(args.rows):
         parser.error(f'--rows: a row is given twice: {args.rows}')
+    if args.seeds is not None and len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds: a seed is given twice: {args.seeds}')
     for flag in ('stage1_epochs', 'stage2_epochs'):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -346,7 +372,9 @@ def count_params(config: str, cfg_options: Optional[dict]) -> dict:
 
 
 def route_summary(stats_path: str) -> dict:
-    """Per test set: purity and most common path, from route_stats.json."""
+    """Per test set: purity and most common path; per split (test images,
+    training patches): task paths, NMI, min purity; whether each task takes
+    the same main path on both; from route_stats.json."""
     with open(stats_path, encoding='utf-8') as f:
         stats = json.load(f)
     sets = {
@@ -357,8 +385,23 @@ def route_summary(stats_path: str) -> dict:
     }
     main_paths = {tuple(s['path']) for s in sets.values()}
     angles = stats.get('center_angles') or {}
-    return dict(sets=sets, task_paths=len(main_paths),
-                center_angle_min=angles.get('min'))
+    splits = {
+        name: dict(task_paths=d['task_paths'], nmi=d['nmi'],
+                   min_purity=d['min_purity'],
+                   num_tasks=len(d['tasks']),
+                   min_layer_balance=d['min_layer_balance'],
+                   paths={t: v['main_path'] for t, v in d['tasks'].items()})
+        for name, d in (stats.get('splits') or {}).items()
+    }
+    summary = dict(sets=sets, task_paths=len(main_paths),
+                   center_angle_min=angles.get('min'), splits=splits)
+    if {'train', 'test'} <= set(splits):
+        test, train = splits['test']['paths'], splits['train']['paths']
+        common = [t for t in test if t in train]
+        summary['train_test_same'] = sum(test[t] == train[t]
+                                         for t in common)
+        summary['train_test_tasks'] = len(common)
+    return summary
 
 
 def machine() -> dict:
@@ -416,7 +459,8 @@ def format_study_table(results: Sequence[dict]) -> str:
 
     header = (['Model', 'Paper'] + sets + [
         'Average', 'Params total / per image', 'Train wall',
-        'Route purity per set', 'Task paths'
+        'Route purity per set', 'Task paths', 'NMI test / train',
+        'Same path train/test'
     ])
     lines = [
         '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)
@@ -432,13 +476,20 @@ def format_study_table(results: Sequence[dict]) -> str:
         metrics = res['metrics']
         params = res.get('params') or {}
         routes = res.get('routes')
-        purity = '-'
-        paths = '-'
+        purity = paths = nmi = same = '-'
         if routes:
             purity = ' / '.join(
                 f'{routes["sets"][s]["purity"]:.2f}' for s in sets
                 if s in routes['sets'])
             paths = f'{routes["task_paths"]} of {len(routes["sets"])}'
+            splits = routes.get('splits') or {}
+            if splits:
+                nmi = ' / '.join(
+                    f'{splits[k]["nmi"]:.2f}' if k in splits else '-'
+                    for k in ('test', 'train'))
+            if 'train_test_same' in routes:
+                same = (f'{routes["train_test_same"]} of '
+                        f'{routes["train_test_tasks"]}')
         wall = _minutes(res.get('train_wall_s'))
         if res.get('resumed'):
             wall += ' (resumed)'
@@ -449,7 +500,7 @@ def format_study_table(results: Sequence[dict]) -> str:
             [row.label, row.paper] +
             [cell(metrics['sets'].get(s)) for s in sets] +
             [cell(metrics.get('average')), size, wall if row.trained else '-',
-             purity, paths]) + ' |')
+             purity, paths, nmi, same]) + ' |')
     return '\n'.join(lines)
 
 
@@ -471,7 +522,10 @@ def study_markdown(results: Sequence[dict], info: dict) -> str:
         'final validation; "per image" counts one expert per routed layer; '
         'route purity is the share of a set on its most common path; task '
         'paths is how many distinct routes the sets\' most common paths '
-        'are.', '',
+        'are; NMI is the normalised mutual information of path and task on '
+        'the test images and on a probe of training patches; "same path" '
+        'counts the tasks whose training patches and test images take the '
+        'same main path.', '',
         format_study_table(results), '', 'Commands (from the repository '
         'root; the study runs them in this order):', '', '```bash'
     ]
@@ -667,6 +721,17 @@ class Study:
             print(f'[{i}/{len(rows)}] {row.name}: {results[-1]["status"]}; '
                   f'study so far {_minutes(time.perf_counter() - start)}',
                   flush=True)
+        # The folder's table lists every finished row in it, also rows an
+        # earlier or a parallel command ran (same budget: check_out_dir).
+        ran = {r['name'] for r in results}
+        for row in ROWS:
+            if row.name not in ran:
+                earlier = self.load_row(row)
+                if earlier is not None and earlier.get('status') == 'done' \
+                        and earlier.get('budget') == budget_info:
+                    results.append(earlier)
+        order = [r.name for r in ROWS]
+        results.sort(key=lambda r: order.index(r['name']))
         info = dict(
             budget=budget_info,
             machine=machine(),
@@ -688,9 +753,133 @@ class Study:
         return results
 
 
+def _mean_spread(values: Sequence[float]) -> str:
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.2f}'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
+
+
+def collect_seeds(out_dir: str) -> Dict[str, Dict[int, dict]]:
+    """Finished rows of every ``seed<S>`` folder of ``out_dir``:
+    row name -> seed -> row result."""
+    found: Dict[str, Dict[int, dict]] = {}
+    if not osp.isdir(out_dir):
+        return found
+    for entry in sorted(os.listdir(out_dir)):
+        match = re.fullmatch(r'seed(\d+)', entry)
+        if not match:
+            continue
+        for row in ROWS:
+            path = osp.join(out_dir, entry, row.name, 'row.json')
+            if not osp.isfile(path):
+                continue
+            with open(path, encoding='utf-8') as f:
+                res = json.load(f)
+            if res.get('status') == 'done':
+                found.setdefault(row.name, {})[int(match.group(1))] = res
+    return found
+
+
+def format_seed_summary(found: Dict[str, Dict[int, dict]]) -> str:
+    """Mean ± standard deviation over seeds of each row, as Markdown."""
+    sets: List[str] = []
+    for per_seed in found.values():
+        for res in per_seed.values():
+            for name in res['metrics'].get('sets', {}):
+                if name not in sets:
+                    sets.append(name)
+    header = (['Model', 'Seeds'] + [f'{s} PSNR' for s in sets] + [
+        'Average PSNR', 'Average SSIM', 'Task paths, test (per seed)',
+        'NMI test', 'Min purity test', 'Same path train/test',
+        'Train wall'
+    ])
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for row in ROWS:
+        per_seed = found.get(row.name)
+        if not per_seed:
+            continue
+        seeds = sorted(per_seed)
+        results = [per_seed[k] for k in seeds]
+
+        def values(get):
+            out = []
+            for res in results:
+                try:
+                    out.append(float(get(res)))
+                except (KeyError, TypeError):
+                    pass
+            return out
+
+        cells = [row.label, ', '.join(map(str, seeds))]
+        cells += [_mean_spread(values(
+            lambda r, s=s: r['metrics']['sets'][s]['PSNR'])) for s in sets]
+        cells.append(_mean_spread(values(
+            lambda r: r['metrics']['average']['PSNR'])))
+        ssim = values(lambda r: r['metrics']['average']['SSIM'])
+        cells.append(f'{statistics.mean(ssim):.3f}' if ssim else '-')
+        routes = [r.get('routes') for r in results]
+        if all(routes):
+            tests = [r.get('splits', {}).get('test') for r in routes]
+            cells.append(', '.join(
+                f'{t["task_paths"]}/{t["num_tasks"]}' if t else
+                f'{r["task_paths"]}/{len(r["sets"])}'
+                for t, r in zip(tests, routes)))
+            cells.append(_mean_spread(
+                [t['nmi'] for t in tests if t]))
+            cells.append(_mean_spread(
+                [t['min_purity'] for t in tests if t]))
+            same = [r for r in routes if 'train_test_same' in r]
+            cells.append(', '.join(
+                f'{r["train_test_same"]}/{r["train_test_tasks"]}'
+                for r in same) or '-')
+        else:
+            cells += ['-'] * 4
+        wall = values(lambda r: r['train_wall_s'])
+        cells.append(_minutes(statistics.mean(wall)) if wall and
+                     row.trained else '-')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def write_seed_summary(out_dir: str) -> str:
+    """Write ``summary.md`` and ``summary.json`` of ``out_dir``'s seeds."""
+    found = collect_seeds(out_dir)
+    text = '\n'.join([
+        '# SLER-IR equal-budget study: mean ± standard deviation over seeds',
+        '',
+        'PSNR (dB) on RGB per test set and averaged over the sets; routes '
+        'on the test images (task paths: distinct main paths of the '
+        'tasks; NMI of path and task; the lowest per-task purity) and, '
+        'for each task, whether its training patches take the same main '
+        'path as its test images. Per-seed tables: seed<S>/study.md.', '',
+        format_seed_summary(found), ''
+    ])
+    with open(osp.join(out_dir, 'summary.md'), 'w', encoding='utf-8') as f:
+        f.write(text)
+    with open(osp.join(out_dir, 'summary.json'), 'w', encoding='utf-8') as f:
+        json.dump({name: {str(k): v for k, v in per_seed.items()}
+                   for name, per_seed in found.items()}, f, indent=2)
+    return text
+
+
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
-    results = Study(args).run()
+    if args.seeds is None:
+        results = Study(args).run()
+    else:
+        results = []
+        for seed in args.seeds:
+            one = argparse.Namespace(**vars(args))
+            one.seed, one.seeds = seed, None
+            one.out_dir = osp.join(args.out_dir, f'seed{seed}')
+            print(f'=== seed {seed}: {one.out_dir}', flush=True)
+            results += Study(one).run()
+        if not args.dry_run:
+            print('\n' + write_seed_summary(args.out_dir))
+            print(f'wrote {osp.join(args.out_dir, "summary.md")} and '
+                  'summary.json')
     failed = [r['name'] for r in results if r.get('status') != 'done']
     if failed:
         print(f'rows that did not finish: {failed}; rerun the same command '

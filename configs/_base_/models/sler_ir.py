@@ -38,6 +38,11 @@ model = dict(
     # loss_weight is the paper's alpha.
     contrastive_loss=dict(
         type='HypersphericalContrastiveLoss', margin=0.5, loss_weight=1.0),
+    # Route images larger than the 128 x 128 training patches on 128 x 128
+    # tiles (at most 4 x 4, mean expert probabilities), so that the router
+    # sees a test image at the scale of its training patches. Keep it equal
+    # to the training patch size.
+    route_tile_size=128,
     test_cfg=dict(routing='auto'),
     data_preprocessor=dict(
         type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

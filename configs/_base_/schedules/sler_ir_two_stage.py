@@ -26,11 +26,14 @@ param_scheduler = dict(
     periods=[stage1_epochs, stage2_epochs],
     restart_weights=[1.0, 1.0],
     eta_min=1e-6)
+# RouteDiagnosticsHook logs, after each stage-1 epoch, how the router
+# separates the tasks on a fixed probe of training patches.
 custom_hooks = [
     dict(
         type='RoutingStageSwitchHook',
         switch_epoch=stage1_epochs,
         train_batch_size=stage2_batch_size),
+    dict(type='RouteDiagnosticsHook', per_task=16),
 ]
 # Under DDP a step trains only the experts its samples took, and stage 2
 # freezes the routing path, so some parameters get no gradient in a step.

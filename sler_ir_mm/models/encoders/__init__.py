@@ -1,9 +1,12 @@
 from .clip_image_encoder import CLIPImageEncoder
 from .conv_degradation_encoder import ConvDegradationEncoder
 from .daclip_encoder import DACLIPEncoder
+from .degradation_prototype_classifier import DegradationPrototypeClassifier
 from .encoder_output import EncoderOutput
+from .pretrained_degradation_encoder import pretrained_degradation_encoder
 
 __all__ = [
     'ConvDegradationEncoder', 'CLIPImageEncoder', 'DACLIPEncoder',
-    'EncoderOutput'
+    'DegradationPrototypeClassifier', 'EncoderOutput',
+    'pretrained_degradation_encoder'
 ]

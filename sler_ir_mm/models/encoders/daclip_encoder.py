@@ -159,18 +159,28 @@ class DACLIPEncoder(CLIPTowerEncoderBase):
         return mapped, ()
 
     def forward_both_preprocessed(
-            self, views: Tensor) -> Tuple[EncoderOutput, EncoderOutput]:
+            self,
+            views: Tensor,
+            num_content: Optional[int] = None
+    ) -> Tuple[EncoderOutput, EncoderOutput]:
         """Run the controller once and the controlled CLIP tower once.
 
         Args:
             views (Tensor): (B, 3, S_h, S_w) views from :meth:`preprocess`.
+            num_content (int, optional): Only the first ``num_content``
+                views need the content side (e.g. the whole images, not
+                GLGF's crops or the routing tiles): the controlled tower
+                runs on those alone. The controller does not depend on it,
+                so the degradation side is the same. Default: all views.
 
         Returns:
-            tuple[EncoderOutput, EncoderOutput]: (content, degradation), each
-            with ``cls`` (B, embed_dim) and ``tokens``
-            (B, grid_h * grid_w, token_dim).
+            tuple[EncoderOutput, EncoderOutput]: (content, degradation):
+            content ``cls`` (N, embed_dim) and ``tokens``
+            (N, grid_h * grid_w, token_dim) for the first N =
+            ``num_content`` views, degradation the same for all B views.
         """
         self._check_views(views)
+        num = views.shape[0] if num_content is None else num_content
         ctrl_blocks = self.controller.transformer.resblocks
         main_blocks = self.visual.transformer.resblocks
         batch_first = getattr(self.visual.transformer, 'batch_first', True)
@@ -181,12 +191,13 @@ class DACLIPEncoder(CLIPTowerEncoderBase):
         controls = []
         for block, linear in zip(ctrl_blocks, self.zero_linears):
             c = block(c)
-            controls.append(linear(c))
+            # Controls only for the views the controlled tower runs on.
+            controls.append(linear(c[:num] if batch_first else c[:, :num]))
         if not batch_first:
             c = c.transpose(0, 1)
         degradation = self._run_tower_tail(self.controller, c)
 
-        x = self.visual._embeds(views)
+        x = self.visual._embeds(views[:num])
         if not batch_first:
             x = x.transpose(0, 1)
         for block in main_blocks:

@@ -1,7 +1,8 @@
 """SLER-IR: an expert-routed Restormer trained in two stages."""
 import inspect
+import math
 import numbers
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -9,8 +10,13 @@ from mmagic.models.base_models import BaseEditModel
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
 
+from sler_ir_mm.utils import check_int
+
 STAGE_PROBABILISTIC = 1
 STAGE_DETERMINISTIC = 2
+
+
+Box = Tuple[int, int, int, int]
 
 
 class EncodedBatch(NamedTuple):
@@ -18,37 +24,107 @@ class EncodedBatch(NamedTuple):
 
     Attributes:
         degradation_cls (Tensor): (B, D) degradation embedding of each whole
-            image, the router's input.
+            image.
         prior (Tensor | None): (B, N, P) GLGF restoration prior tokens.
         grid_hw (tuple | None): The prior's patch grid (h, w).
+        routing_cls (Tensor | None): (B * T, D) degradation embeddings the
+            router reads, image-major: the T routing tiles of each image
+            (see ``SLERRestorer.route_tile_size``); None: the whole images'
+            ``degradation_cls`` (T = 1).
+        num_tiles (int): Routing tiles T per image.
     """
     degradation_cls: torch.Tensor
     prior: Optional[torch.Tensor] = None
     grid_hw: Optional[Tuple[int, int]] = None
+    routing_cls: Optional[torch.Tensor] = None
+    num_tiles: int = 1
+
+    @property
+    def router_input(self) -> torch.Tensor:
+        """(B * T, D): what the router reads."""
+        return self.degradation_cls if self.routing_cls is None else \
+            self.routing_cls
 
 
-def encoder_views(img: torch.Tensor, size: Tuple[int, int],
-                  crop_grid: int = 0) -> torch.Tensor:
-    """All encoder views of a batch, made with two resizes in all.
+def routing_tile_boxes(height: int, width: int, tile_size: Optional[int],
+                       max_tiles_per_side: int) -> Optional[List[Box]]:
+    """Where an image is cut into routing tiles of the training scale.
+
+    Tiles are ``tile_size`` pixels (the training patch size) so that the
+    degradation encoder sees a test image at the scale it saw training
+    patches: resizing a whole 4x larger image into the encoder's view would
+    average sigma-25 noise down to about sigma 6, shorten blur and thin
+    rain. At most ``max_tiles_per_side`` tiles per side, evenly spread and
+    overlapping where needed to cover the side (larger images are sampled
+    on that grid).
+
+    Args:
+        height (int): Image height.
+        width (int): Image width.
+        tile_size (int, optional): Tile side; None routes on the whole
+            image.
+        max_tiles_per_side (int): Most tiles along one side.
+
+    Returns:
+        list[tuple] | None: ``(top, left, h, w)`` per tile, row-major; None
+        when the image fits in one tile (route on the whole image).
+    """
+    if tile_size is None or (height <= tile_size and width <= tile_size):
+        return None
+    tile_h, tile_w = min(tile_size, height), min(tile_size, width)
+
+    def starts(size: int, tile: int) -> List[int]:
+        count = min(math.ceil(size / tile), max_tiles_per_side)
+        if count == 1:
+            return [(size - tile) // 2]
+        return [round(i * (size - tile) / (count - 1)) for i in range(count)]
+
+    return [(top, left, tile_h, tile_w) for top in starts(height, tile_h)
+            for left in starts(width, tile_w)]
+
+
+def _resize(img: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    if tuple(img.shape[-2:]) == tuple(size):
+        return img
+    return F.interpolate(
+        img, size=size, mode='bilinear', align_corners=False, antialias=True)
+
+
+def encoder_views(img: torch.Tensor,
+                  size: Tuple[int, int],
+                  crop_grid: int = 0,
+                  tile_boxes: Optional[List[Box]] = None,
+                  whole: bool = True) -> torch.Tensor:
+    """All encoder views of a batch, each kind made with one resize.
 
     Args:
         img (Tensor): (B, 3, H, W) images in [0, 1], any size.
         size (tuple[int, int]): The encoder's input size (S_h, S_w).
         crop_grid (int): If > 0, also cut each image into a fixed
             ``crop_grid x crop_grid`` grid of crops (row-major).
+        tile_boxes (list[tuple], optional): Routing tiles
+            (:func:`routing_tile_boxes`), cut at full resolution and each
+            resized to the view size.
+        whole (bool): Include the whole images. Default: True.
 
     Returns:
-        Tensor: (B + B * crop_grid**2, 3, S_h, S_w): the B whole images,
-        then the crops of image 0, image 1, ... Each crop is resized to the
-        view size by resizing the whole image to ``crop_grid * size`` once
-        and splitting it, which for bilinear resampling equals resizing each
-        crop apart up to the pixels along crop borders, and keeps the batch
-        free of per-crop Python loops.
+        Tensor: (B + B * crop_grid**2 + B * T, 3, S_h, S_w): the B whole
+        images, then the crops of image 0, image 1, ..., then the T tiles of
+        image 0, image 1, ... Each crop is resized to the view size by
+        resizing the whole image to ``crop_grid * size`` once and splitting
+        it, which for bilinear resampling equals resizing each crop apart up
+        to the pixels along crop borders, and keeps the batch free of
+        per-crop Python loops.
     """
-    views = F.interpolate(
-        img, size=size, mode='bilinear', align_corners=False, antialias=True)
+    parts = [_resize(img, size)] if whole else []
+    if tile_boxes:
+        tiles = torch.stack([
+            img[..., top:top + h, left:left + w]
+            for top, left, h, w in tile_boxes
+        ], dim=1)
+        parts.append(_resize(tiles.flatten(0, 1), size))
     if crop_grid <= 0:
-        return views
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
     b, c = img.shape[:2]
     sh, sw = size
     big = F.interpolate(
@@ -59,7 +135,8 @@ def encoder_views(img: torch.Tensor, size: Tuple[int, int],
         antialias=True)
     crops = big.view(b, c, crop_grid, sh, crop_grid, sw).permute(
         0, 2, 4, 1, 3, 5).reshape(b * crop_grid * crop_grid, c, sh, sw)
-    return torch.cat([views, crops], dim=0)
+    parts.insert(1 if whole else 0, crops)
+    return torch.cat(parts, dim=0)
 
 
 def pad_to_multiple(img: torch.Tensor,
@@ -85,8 +162,9 @@ def _with_config_key(cfg: dict, name: str) -> dict:
     """Let a weight-loading encoder name its config key in errors."""
     cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) \
         else cfg['type']
+    target = cls.__init__ if inspect.isclass(cls) else cls
     if cls is not None and 'config_key' in inspect.signature(
-            cls.__init__).parameters:
+            target).parameters:
         cfg = dict(cfg)
         cfg.setdefault('config_key', f'model.{name}.checkpoint')
     return cfg
@@ -160,6 +238,17 @@ class SLERRestorer(BaseEditModel):
         stage (int): Stage to start in, 1 or 2. Default: 1.
         pad_multiple (int): Inputs are padded to a multiple of this and the
             output cropped back. Default: 8 (three 2x downsamplings).
+        route_tile_size (int, optional): Route an image larger than this on
+            tiles of this many pixels (set it to the training patch size)
+            instead of on the whole image resized into the encoder's view:
+            the router then sees test images at the scale of its training
+            patches. Each tile is encoded and routed, and the image takes
+            the route of the tiles' mean expert probabilities
+            (``router.aggregate_tiles``). None routes on the whole image,
+            the paper's literal reading. Default: None.
+        route_max_tiles_per_side (int): Most routing tiles along one side
+            of an image; larger images are sampled on that grid.
+            Default: 4.
         train_cfg (dict, optional): Unused, kept for MMagic's interface.
         test_cfg (dict, optional): ``routing='auto'|'hard'|'soft'``: how
             validation/test/inference routes; 'auto' (default) uses soft
@@ -182,6 +271,8 @@ class SLERRestorer(BaseEditModel):
                  label_key: str = 'degradation_label',
                  stage: int = STAGE_PROBABILISTIC,
                  pad_multiple: int = 8,
+                 route_tile_size: Optional[int] = None,
+                 route_max_tiles_per_side: int = 4,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -197,6 +288,9 @@ class SLERRestorer(BaseEditModel):
             raise ValueError(f'stage must be 1 or 2, got {stage}')
         if pad_multiple < 1:
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
+        if route_tile_size is not None:
+            check_int('route_tile_size', route_tile_size)
+        check_int('route_max_tiles_per_side', route_max_tiles_per_side)
         routing = (test_cfg or {}).get('routing', 'auto')
         if routing not in ('auto', 'hard', 'soft'):
             raise ValueError(f"test_cfg.routing must be 'auto', 'hard' or "
@@ -204,6 +298,8 @@ class SLERRestorer(BaseEditModel):
         self.test_routing = routing
         self.label_key = label_key
         self.pad_multiple = pad_multiple
+        self.route_tile_size = route_tile_size
+        self.route_max_tiles_per_side = route_max_tiles_per_side
 
         self.degradation_encoder = MODELS.build(
             _with_config_key(degradation_encoder, 'degradation_encoder'))
@@ -332,22 +428,33 @@ class SLERRestorer(BaseEditModel):
         self._routing_frozen = True
 
     # ---------------------------------------------------------------- routing
-    def run_encoders(self, inputs: torch.Tensor):
+    def routing_tiles(self, inputs: torch.Tensor) -> Optional[List[Box]]:
+        """Routing tiles of a batch (:func:`routing_tile_boxes`), or None to
+        route on the whole images."""
+        h, w = inputs.shape[-2:]
+        return routing_tile_boxes(h, w, self.route_tile_size,
+                                  self.route_max_tiles_per_side)
+
+    def run_encoders(self,
+                     inputs: torch.Tensor,
+                     tile_boxes: Optional[List[Box]] = None):
         """Run each encoder once on all the views it needs.
 
         Args:
             inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
+            tile_boxes (list[tuple], optional): Routing tiles
+                (:meth:`routing_tiles`).
 
         Returns:
             tuple: ``(degradation, content)`` encoder outputs. Degradation:
-            the B whole images, then (with GLGF) the 16 crops of each image.
-            Content: None without GLGF; else outputs whose first B rows are
-            the whole images.
+            the B whole images, then (with GLGF) the 16 crops of each image,
+            then the routing tiles of each image. Content: None without
+            GLGF; else outputs whose first B rows are the whole images.
         """
         deg = self.degradation_encoder
         crop_grid = self.glgf.crop_grid if self.glgf is not None else 0
-        views = deg.preprocess(encoder_views(inputs, deg.image_size,
-                                             crop_grid))
+        views = deg.preprocess(
+            encoder_views(inputs, deg.image_size, crop_grid, tile_boxes))
         if self.glgf is None:
             return deg.forward_preprocessed(views), None
         if self.content_encoder is not None:
@@ -356,7 +463,9 @@ class SLERRestorer(BaseEditModel):
                 enc.preprocess(encoder_views(inputs, enc.image_size)))
             return deg.forward_preprocessed(views), content
         if deg.provides_content:
-            content, degradation = deg.forward_both_preprocessed(views)
+            # The content side is read for the whole images only.
+            content, degradation = deg.forward_both_preprocessed(
+                views, num_content=inputs.size(0))
             return degradation, content
         # One tower serves both sides.
         degradation = deg.forward_preprocessed(views)
@@ -365,27 +474,47 @@ class SLERRestorer(BaseEditModel):
     def encode(self, inputs: torch.Tensor) -> EncodedBatch:
         """Encoder outputs and GLGF's prior for a batch of images in [0, 1].
         """
-        degradation, content = self.run_encoders(inputs)
+        boxes = self.routing_tiles(inputs)
+        degradation, content = self.run_encoders(inputs, boxes)
         b = inputs.size(0)
+        num_tiles = len(boxes) if boxes else 1
+        routing_cls = degradation.cls[-b * num_tiles:] if boxes else None
         if content is None:
-            return EncodedBatch(degradation.cls[:b])
+            return EncodedBatch(degradation.cls[:b], None, None, routing_cls,
+                                num_tiles)
         grid = self.glgf.crop_grid
         grid_hw = tuple((self.content_encoder
                          or self.degradation_encoder).grid_size)
+        crops = degradation.cls[b:b + b * grid * grid]
         prior = self.glgf(content.cls[:b], content.tokens[:b],
-                          degradation.cls[b:].view(b, grid * grid, -1),
-                          grid_hw)
-        return EncodedBatch(degradation.cls[:b], prior, grid_hw)
+                          crops.view(b, grid * grid, -1), grid_hw)
+        return EncodedBatch(degradation.cls[:b], prior, grid_hw, routing_cls,
+                            num_tiles)
+
+    def route_encoded(self, encoded: EncodedBatch):
+        """The route of each image of an encoded batch.
+
+        Returns:
+            RoutingResult: per image (tiles aggregated by the router).
+        """
+        routed = self.router(encoded.router_input)
+        return self.router.aggregate_tiles(routed, encoded.num_tiles)
 
     def route(self, inputs: torch.Tensor):
         """Routing result (embeddings, logits, probs, indices) for a batch.
 
-        Only the whole images are encoded: the router needs no crops and no
-        GLGF prior.
+        The same route as restoring the batch takes, from only the views
+        the router reads (the whole images, or their routing tiles): no
+        GLGF crops and no prior.
         """
         deg = self.degradation_encoder
-        views = deg.preprocess(encoder_views(inputs, deg.image_size))
-        return self.router(deg.forward_preprocessed(views).cls)
+        boxes = self.routing_tiles(inputs)
+        views = deg.preprocess(
+            encoder_views(inputs, deg.image_size, tile_boxes=boxes,
+                          whole=boxes is None))
+        return self.router.aggregate_tiles(
+            self.router(deg.forward_preprocessed(views).cls),
+            len(boxes) if boxes else 1)
 
     def _soft_at_test(self) -> bool:
         if self.test_routing == 'auto':
@@ -451,7 +580,7 @@ class SLERRestorer(BaseEditModel):
     def _restore(self, inputs: torch.Tensor,
                  soft: bool) -> Tuple[torch.Tensor, object]:
         encoded = self.encode(inputs)
-        routed = self.router(encoded.degradation_cls)
+        routed = self.route_encoded(encoded)
         pred = self.restore_with_route(
             inputs, routed.probs if soft else routed.indices, encoded.prior,
             encoded.grid_hw)
@@ -501,8 +630,12 @@ class SLERRestorer(BaseEditModel):
             if self.contrastive_loss is not None:
                 labels = self._degradation_labels(data_samples,
                                                   inputs.shape[0])
-                losses['loss_hc'] = self.contrastive_loss(
-                    routed.embeddings, labels.to(inputs.device))
+                loss_hc = self.contrastive_loss(routed.embeddings,
+                                                labels.to(inputs.device))
+                losses['loss_hc'] = loss_hc
+                # Logged, not summed (no 'loss' in the key): its window mean
+                # is the share of batches where the hinge is inactive.
+                losses['hc_zero'] = (loss_hc.detach() == 0).float()
             if self.classification_loss is not None:
                 if routed.class_logits is None:
                     raise ValueError(
@@ -519,6 +652,7 @@ class SLERRestorer(BaseEditModel):
             # repeating the last stage-1 values.
             if self.contrastive_loss is not None:
                 losses['loss_hc'] = pred.new_zeros(())
+                losses['hc_zero'] = pred.new_ones(())
             if self.classification_loss is not None:
                 losses['loss_cls'] = pred.new_zeros(())
         # Keys without 'loss' are logged by MMEngine, not summed into the loss.

@@ -4,6 +4,7 @@ import math
 from typing import Dict, NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -44,8 +45,8 @@ class BaseRouter(BaseModule):
 
     The frozen flag is a buffer, so a stage-2 checkpoint loads frozen (its
     parameters included). Subclasses set ``num_experts``, record the hard
-    assignment histogram in ``_last_counts`` ((groups, C)) and call
-    :meth:`assignment_stats` from their ``routing_stats``.
+    assignment histogram of each layer in ``_last_counts`` ((K, C)) and
+    call :meth:`assignment_stats` from their ``routing_stats``.
     """
 
     def __init__(self, init_cfg: Optional[dict] = None) -> None:
@@ -81,20 +82,57 @@ class BaseRouter(BaseModule):
     def update_centers(self, embeddings: Tensor) -> None:
         """No-op unless the router has centers to cluster."""
 
+    def aggregate_tiles(self, routed: RoutingResult,
+                        num_tiles: int) -> RoutingResult:
+        """One route per image from the routes of its tiles.
+
+        An image routed on several views of the training patch's scale
+        (``SLERRestorer(route_tile_size=...)``) takes, at every layer, the
+        expert with the highest mean probability over its tiles; its
+        embedding is the normalised mean of the tiles' embeddings.
+
+        Args:
+            routed (RoutingResult): Routes of B * T tiles, image-major.
+            num_tiles (int): Tiles T per image.
+
+        Returns:
+            RoutingResult: Routes of the B images.
+        """
+        if num_tiles == 1:
+            return routed
+
+        def mean(x: Tensor) -> Tensor:
+            return x.view(-1, num_tiles, *x.shape[1:]).mean(1)
+
+        probs = mean(routed.probs)
+        logits = probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+        class_logits = None if routed.class_logits is None else mean(
+            routed.class_logits)
+        return RoutingResult(
+            F.normalize(mean(routed.embeddings), dim=-1), logits, probs,
+            probs.argmax(-1), class_logits)
+
     @torch.no_grad()
     def assignment_stats(self, device: torch.device) -> Dict[str, Tensor]:
-        """``assignment_balance`` (normalised entropy of the last hard
-        assignment histogram, 1 = even; mean over groups) and
-        ``max_assignment_share`` (largest share of rows one expert took;
-        mean over groups), as 0-dim float tensors on ``device``."""
+        """Balance of the last hard assignments, per layer, as 0-dim float
+        tensors on ``device``: ``assignment_balance`` (normalised entropy
+        of a layer's expert histogram, 1 = even, 0 = one expert takes the
+        batch; mean over layers), ``min_layer_balance`` (its minimum over
+        layers: 0 when some layer sends the whole batch to one expert) and
+        ``max_assignment_share`` (largest share of the batch one expert
+        took at a layer; mean over layers)."""
         counts = self._last_counts
         if counts is None:
+            one = torch.tensor(1.0, device=device)
             return dict(
-                assignment_balance=torch.tensor(1.0, device=device),
+                assignment_balance=one,
+                min_layer_balance=one.clone(),
                 max_assignment_share=torch.tensor(
                     1.0 / self.num_experts, device=device))
         counts = counts.to(device)
         share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
+        balance = normalized_entropy(counts)
         return dict(
-            assignment_balance=normalized_entropy(counts).mean(),
+            assignment_balance=balance.mean(),
+            min_layer_balance=balance.amin(),
             max_assignment_share=share.amax(-1).mean())

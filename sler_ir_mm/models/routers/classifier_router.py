@@ -181,9 +181,12 @@ class ClassifierRouter(BaseRouter):
             raise ValueError(
                 f'feat must have shape (B, {self.in_channels}), '
                 f'got {tuple(feat.shape)}')
-        class_logits = self.head(feat)
+        return self._route_classes(self.head(feat))
+
+    def _route_classes(self, class_logits: Tensor) -> RoutingResult:
+        """Routing result of (B, N) class logits."""
         # fp32 like the spherical router: exact arg-max and probabilities.
-        with torch.autocast(feat.device.type, enabled=False):
+        with torch.autocast(class_logits.device.type, enabled=False):
             class_logits = class_logits.float()
             class_probs = class_logits.softmax(dim=-1)
             table = F.one_hot(self.expert_map,
@@ -195,6 +198,18 @@ class ClassifierRouter(BaseRouter):
         indices = self.expert_map[:, class_logits.argmax(dim=-1)].t()
         self._record_counts(indices)
         return RoutingResult(emb, logits, probs, indices, class_logits)
+
+    def aggregate_tiles(self, routed: RoutingResult,
+                        num_tiles: int) -> RoutingResult:
+        """One route per image from its tiles: the class of the highest
+        mean class probability over the tiles, and that class's route (a
+        route of the table, unlike a per-layer vote)."""
+        if num_tiles == 1:
+            return routed
+        probs = routed.class_logits.float().softmax(-1)
+        probs = probs.view(-1, num_tiles, probs.shape[-1]).mean(1)
+        return self._route_classes(
+            probs.clamp(min=torch.finfo(probs.dtype).tiny).log())
 
     def _record_counts(self, indices: Tensor) -> None:
         """Keep the per-layer histogram for :meth:`routing_stats`."""

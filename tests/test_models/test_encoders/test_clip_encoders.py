@@ -146,6 +146,17 @@ def test_preprocess_and_batched_views():
     torch.testing.assert_close(degradation.cls,
                                dac.forward_preprocessed(views).cls)
     torch.testing.assert_close(content.cls[2:], dac.forward_both(b)[0].cls)
+    # The content tower runs only on the views whose content is read: the
+    # same content for those, the same degradation side for all.
+    batches = []
+    handle = dac.visual.conv1.register_forward_hook(
+        lambda m, i, o: batches.append(i[0].shape[0]))
+    part, degradation2 = dac.forward_both_preprocessed(views, num_content=2)
+    handle.remove()
+    assert batches == [2] and part.cls.shape[0] == 2
+    torch.testing.assert_close(part.cls, content.cls[:2])
+    torch.testing.assert_close(part.tokens, content.tokens[:2])
+    torch.testing.assert_close(degradation2.cls, degradation.cls)
 
 
 def test_input_checks():

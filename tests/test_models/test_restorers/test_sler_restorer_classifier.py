@@ -70,6 +70,7 @@ def test_stage1_l1_only_trains_the_head():
     del samples.degradation_label  # L1 alone needs no labels
     losses = model(inputs, samples, mode='loss')
     assert set(losses) == {'loss_pix', 'router_assignment_balance',
+                           'router_min_layer_balance',
                            'router_max_assignment_share'}
     losses['loss_pix'].backward()
     # Soft routing sums class probabilities: L1 reaches the classifier
@@ -87,6 +88,7 @@ def test_stage1_with_classification_loss():
     inputs, samples = batch(labels)
     losses = model(inputs, samples, mode='loss')
     assert {'loss_pix', 'loss_cls', 'router_assignment_balance',
+            'router_min_layer_balance',
             'router_max_assignment_share'} == set(losses)
     assert 'loss_hc' not in losses
     logits = model.route(inputs).class_logits

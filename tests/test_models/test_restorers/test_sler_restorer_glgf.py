@@ -93,12 +93,14 @@ def test_one_batched_call_per_tower_and_shared_towers_run_once():
         model.forward_tensor(x)
     assert [b for _, b in deg_calls] == [3 + 48]
     assert [b for _, b in content_calls] == [3]
-    # DA-CLIP serves both sides: its two towers run once each on all views.
+    # DA-CLIP serves both sides: its controller runs once on all views, its
+    # controlled (content) tower once on the whole images, whose content
+    # alone GLGF reads.
     model = restorer(degradation=clip('DACLIPEncoder')).eval()
     calls = count_tower_calls(model.degradation_encoder)
     with torch.no_grad():
         model.forward_tensor(x)
-    assert sorted(calls) == [('controller.conv1', 51), ('visual.conv1', 51)]
+    assert sorted(calls) == [('controller.conv1', 51), ('visual.conv1', 3)]
     # One plain CLIP for both sides runs once.
     model = restorer().eval()
     calls = count_tower_calls(model.degradation_encoder)

@@ -140,7 +140,8 @@ def test_bad_feature_shape():
 def test_routing_stats():
     router = make_router(expert_map=[[0, 1, 2, 0, 1]] * K)
     stats = router.routing_stats()
-    assert set(stats) == {'assignment_balance', 'max_assignment_share'}
+    assert set(stats) == {'assignment_balance', 'min_layer_balance',
+                          'max_assignment_share'}
     # Logged through the restorer's loss dict: tensors, never summed as loss.
     assert all(isinstance(v, torch.Tensor) and 'loss' not in k
                for k, v in stats.items())

@@ -51,7 +51,7 @@ def test_build_and_forward_shapes():
                router.named_parameters())
     stats = router.routing_stats()
     assert set(stats) == {'min_center_angle', 'assignment_balance',
-                          'max_assignment_share'}
+                          'min_layer_balance', 'max_assignment_share'}
     # Logged through the restorer's loss dict: tensors, never summed as loss.
     assert all(isinstance(v, torch.Tensor) and 'loss' not in k
                for k, v in stats.items())
@@ -182,15 +182,67 @@ def test_update_noop_in_eval_and_checks_shape():
 
 
 def test_queue_is_fifo():
-    router = make_router(queue_size=6, queue_samples=0)
+    router = make_router(queue_size=6, queue_samples=0, balance='pooled')
     router.train()
     batches = [F.normalize(torch.randn(1, K, D), dim=-1) for _ in range(3)]
-    for emb in batches:  # 4 rows each (shared centers: B * K)
+    for emb in batches:  # 4 rows each (pooled: B * K)
         router.update_centers(emb)
     assert int(router.queue_len) == 6 and int(router.queue_ptr) == 0
     # The ring holds the 6 newest rows in order of arrival.
     expected = torch.cat([batches[1][0, 2:], batches[2][0]])
     assert torch.allclose(router.queue[0], expected)
+
+
+def test_queue_is_per_layer_with_per_layer_balance():
+    router = make_router(queue_size=6, queue_samples=0)
+    assert router.balance == 'per_layer' and router.queue.shape[0] == K
+    router.train()
+    batches = [F.normalize(torch.randn(3, K, D), dim=-1) for _ in range(2)]
+    for emb in batches:  # 3 rows per layer each
+        router.update_centers(emb)
+    assert int(router.queue_len) == 6 and int(router.queue_ptr) == 0
+    # Layer k's ring holds layer k's rows only.
+    for k in range(K):
+        expected = torch.cat([batches[0][:, k], batches[1][:, k]])
+        assert torch.allclose(router.queue[k], expected)
+
+
+def test_balance_is_per_layer():
+    """Each layer sends its whole batch to one expert, a different one per
+    layer: pooled over layers that looks balanced, per layer it is not."""
+    torch.manual_seed(0)
+    router = make_router(temperature=0.1)
+    centers = router.centers.clone()  # (C, D), shared
+    # Layer k's embedding is center k % C, for every image.
+    emb = centers[torch.arange(K) % centers.shape[0]].expand(6, K, D)
+    router._record_counts(
+        (emb @ centers.t()).argmax(-1))
+    stats = router.routing_stats()
+    assert float(stats['min_layer_balance']) == 0.0
+    assert float(stats['assignment_balance']) == 0.0
+    assert float(stats['max_assignment_share']) == 1.0
+
+
+def test_per_layer_balance_spreads_every_layer_over_the_centers():
+    """Two clusters per layer, in different places at each layer: balanced
+    per layer, the clustering splits every layer's clusters over experts;
+    pooled, it may give whole layers to one expert."""
+    torch.manual_seed(0)
+    c = 2
+    router = make_router(num_experts=c, temperature=0.05, queue_size=0,
+                         uniformity_weight=0.0, center_momentum=0.5)
+    router.train()
+    base = F.normalize(torch.randn(K, 2, D), dim=-1)  # per layer 2 clusters
+    labels = torch.arange(32) % 2
+    for _ in range(30):
+        noise = 0.05 * torch.randn(32, K, D)
+        emb = F.normalize(base.transpose(0, 1)[labels] + noise, dim=-1)
+        router.update_centers(emb)
+    emb = F.normalize(base.transpose(0, 1)[labels], dim=-1)
+    idx = (emb @ F.normalize(router.centers, dim=-1).t()).argmax(-1)
+    # Every layer uses both experts.
+    for k in range(K):
+        assert set(idx[:, k].tolist()) == {0, 1}, k
 
 
 def test_freeze_and_state_dict_round_trip():
@@ -233,3 +285,25 @@ def test_per_layer_centers():
     assert abs(min_angle(router) - 120.0) < 10.0
     stats = router.routing_stats()
     assert 0.0 <= float(stats['assignment_balance']) <= 1.0
+
+
+def test_balance_strength():
+    """1: every center gets 1/C of the mass; 0: plain soft k-means (a
+    softmax over the centers per sample); in between, in between."""
+    torch.manual_seed(0)
+    sim = 0.2 * torch.randn(1, 40, C) + torch.tensor([0.3, 0.0, 0.0])
+    share = {}
+    for strength in (1.0, 0.5, 0.0):
+        router = make_router(balance_strength=strength, sinkhorn_iters=50)
+        assign = router._sinkhorn(sim)
+        assert torch.allclose(assign.sum(-1), torch.ones(1, 40), atol=1e-5)
+        share[strength] = assign.sum(1)[0] / 40
+    assert torch.allclose(share[1.0], torch.full((C, ), 1 / C), atol=1e-3)
+    soft = (sim / router.sinkhorn_epsilon).softmax(-1)
+    assert torch.allclose(make_router(balance_strength=0.0)._sinkhorn(sim),
+                          soft, atol=1e-5)
+    assert share[1.0][0] < share[0.5][0] < share[0.0][0]
+    with pytest.raises(ValueError, match='balance_strength'):
+        make_router(balance_strength=1.5)
+    with pytest.raises(ValueError, match='balance'):
+        make_router(balance='per_image')

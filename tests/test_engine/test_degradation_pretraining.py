@@ -1,0 +1,104 @@
+"""Pretraining of the degradation encoder: deterministic, resumable,
+cached by recipe, loaded frozen by PretrainedDegradationEncoder."""
+import os.path as osp
+
+import pytest
+import torch
+from mmagic.registry import MODELS
+
+from sler_ir_mm.engine.degradation_pretraining import (
+    cached_encoder_path, check_recipe, ensure_pretrained_encoder,
+    pretrain_degradation_encoder, read_encoder_meta, recipe_key)
+
+TOWER = dict(
+    type='CLIPImageEncoder',
+    vision_cfg=dict(image_size=32, layers=1, width=16, patch_size=8,
+                    head_width=8),
+    embed_dim=8,
+    random_init=True)
+
+
+def tiny_recipe(**kwargs):
+    recipe = dict(
+        name='tiny',
+        encoder=TOWER,
+        data=dict(type='SyntheticDegradationDataset',
+                  photos=['camera', 'coins'], crop_size=40, view_size=32),
+        iters=6, batch_size=4, lr=1e-3, weight_decay=0.0, warmup_iters=2,
+        seed=0, val_samples=8, save_interval=2)
+    recipe.update(kwargs)
+    return recipe
+
+
+def weights(path):
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def test_recipe_checks_and_key():
+    recipe = tiny_recipe()
+    assert recipe_key(recipe) == recipe_key(dict(recipe))
+    assert recipe_key(recipe) != recipe_key(tiny_recipe(iters=7))
+    assert cached_encoder_path(recipe, 'c').startswith(osp.join('c', 'tiny-'))
+    with pytest.raises(ValueError, match='missing keys'):
+        check_recipe({k: v for k, v in recipe.items() if k != 'lr'})
+    with pytest.raises(ValueError, match='iters'):
+        check_recipe(tiny_recipe(iters=0))
+    with pytest.raises(ValueError, match='frozen'):
+        check_recipe(tiny_recipe(encoder=dict(TOWER, frozen=True)))
+
+
+def test_pretraining_is_deterministic_and_resumes_exactly(tmp_path):
+    whole = str(tmp_path / 'whole.pth')
+    meta = pretrain_degradation_encoder(tiny_recipe(), whole, progress=False)
+    assert meta['classes'] == ['denoise', 'derain', 'dehaze', 'deblur',
+                               'lowlight']
+    assert meta['recipe_key'] == recipe_key(tiny_recipe())
+    assert 0 <= meta['heldout_accuracy'] <= 1
+    assert read_encoder_meta(whole) == meta
+    # Stopped after 3 iterations (state saved), then run again: the same
+    # weights as the uninterrupted run, and no state file left.
+    split = str(tmp_path / 'split.pth')
+    assert pretrain_degradation_encoder(tiny_recipe(), split,
+                                        progress=False, stop_after=3) is None
+    assert osp.isfile(split + '.resume.pth') and not osp.exists(split)
+    pretrain_degradation_encoder(tiny_recipe(), split, progress=False)
+    assert not osp.exists(split + '.resume.pth')
+    a, b = weights(whole), weights(split)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    assert all(torch.equal(a['state_dict'][k], b['state_dict'][k])
+               for k in a['state_dict'])
+    assert torch.equal(a['prototypes'], b['prototypes'])
+    # The weights changed from the random start.
+    torch.manual_seed(0)
+    start = MODELS.build(TOWER).visual.state_dict()
+    assert not torch.equal(a['state_dict']['visual.conv1.weight'],
+                           start['conv1.weight'])
+
+
+def test_cached_build_and_foreign_files(tmp_path):
+    recipe = tiny_recipe(iters=2, save_interval=1)
+    cache = str(tmp_path / 'cache')
+    path = ensure_pretrained_encoder(recipe, cache)
+    assert path == cached_encoder_path(recipe, cache)
+    stamp = osp.getmtime(path)
+    assert ensure_pretrained_encoder(recipe, cache) == path  # reused
+    assert osp.getmtime(path) == stamp
+    encoder = MODELS.build(
+        dict(type='PretrainedDegradationEncoder', recipe=recipe,
+             cache_dir=cache))
+    assert type(encoder).__name__ == 'CLIPImageEncoder'
+    assert encoder.frozen and not any(p.requires_grad
+                                      for p in encoder.parameters())
+    saved = weights(path)['state_dict']
+    assert torch.equal(encoder.visual.conv1.weight,
+                       saved['visual.conv1.weight'])
+    # A file at the recipe's path that this recipe did not write is never
+    # overwritten.
+    other = tiny_recipe(iters=3)
+    foreign = cached_encoder_path(other, cache)
+    with open(foreign, 'wb') as f:
+        f.write(b'not ours')
+    with pytest.raises(FileExistsError, match='left alone'):
+        ensure_pretrained_encoder(other, cache)
+    with open(foreign, 'rb') as f:
+        assert f.read() == b'not ours'

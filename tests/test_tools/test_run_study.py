@@ -91,8 +91,8 @@ def test_the_table(tool):
     assert table[0].startswith('| Model | Paper | Noise | Rain | Average |')
     assert ('| Restormer (no routing, same active width) | Table 2 | '
             '30.00 / 0.800 | 20.00 / 0.600 | 25.00 / 0.700 | 0.80M / 0.80M '
-            '| 1m01s | - | - |') == table[2]
-    assert '1.74M / 0.99M | 10m00s (resumed) | 1.00 / 0.50 | 2 of 2 |' \
+            '| 1m01s | - | - | - | - |') == table[2]
+    assert '1.74M / 0.99M | 10m00s (resumed) | 1.00 / 0.50 | 2 of 2 | - | - |' \
         in table[3]
     assert 'failed: training (exit 1), see x.log' in table[4]
     assert len({line.count('|') for line in table}) == 1
@@ -163,3 +163,52 @@ def test_a_tiny_study_end_to_end(tool, repo_root, tmp_path, monkeypatch,
     with pytest.raises(SystemExit, match='stage2_epochs: 1 -> 2'):
         tool.main(['--out-dir', 'study', '--stage1-epochs', '1',
                    '--stage2-epochs', '2'])
+
+
+def test_routes_of_both_splits_in_the_table(tool):
+    metrics = dict(sets={'Noise': dict(PSNR=30.0, SSIM=0.8)},
+                   average=dict(PSNR=30.0, SSIM=0.8))
+    routes = dict(
+        sets={'Noise': dict(purity=1.0, path=[0])}, task_paths=1,
+        splits=dict(test=dict(nmi=0.8, task_paths=5, num_tasks=5,
+                              min_purity=0.5),
+                    train=dict(nmi=0.7, task_paths=4, num_tasks=5,
+                               min_purity=0.6)),
+        train_test_same=4, train_test_tasks=5)
+    table = tool.format_study_table([
+        dict(name='sler_ir', status='done', metrics=metrics,
+             params=dict(total=1, active=1), train_wall_s=1,
+             routes=routes)]).splitlines()
+    assert table[2].endswith('| 1.00 | 1 of 1 | 0.80 / 0.70 | 4 of 5 |')
+
+
+def test_seed_summary(tool, tmp_path):
+    def row(name, seed, psnr, nmi=None):
+        res = dict(name=name, status='done', train_wall_s=60,
+                   metrics=dict(sets={'Noise': dict(PSNR=psnr, SSIM=0.5)},
+                                average=dict(PSNR=psnr, SSIM=0.5)))
+        if nmi is not None:
+            res['routes'] = dict(
+                sets={'Noise': dict(purity=1.0, path=[0])}, task_paths=1,
+                splits=dict(test=dict(nmi=nmi, task_paths=5, num_tasks=5,
+                                      min_purity=0.9)),
+                train_test_same=5, train_test_tasks=5)
+        folder = tmp_path / f'seed{seed}' / name
+        folder.mkdir(parents=True)
+        (folder / 'row.json').write_text(json.dumps(res))
+
+    row('restormer', 0, 20.0)
+    row('restormer', 1, 22.0)
+    row('sler_ir', 0, 23.0, nmi=0.8)
+    row('sler_ir', 2, 25.0, nmi=1.0)
+    found = tool.collect_seeds(str(tmp_path))
+    assert set(found['restormer']) == {0, 1} and set(found['sler_ir']) == {0, 2}
+    text = tool.write_seed_summary(str(tmp_path))
+    assert (tmp_path / 'summary.md').read_text() == text
+    lines = [line for line in text.splitlines() if line.startswith('| ')]
+    # mean ± sample standard deviation over the seeds found
+    assert lines[1].startswith('| Restormer (no routing, same active width) '
+                               '| 0, 1 | 21.00 ± 1.41 | 21.00 ± 1.41 | 0.500 '
+                               '| - | - | - | - | 1m00s |')
+    assert '| 0, 2 | 24.00 ± 1.41 | 24.00 ± 1.41 | 0.500 | 5/5, 5/5 | ' \
+        '0.90 ± 0.14 | 0.90 ± 0.00 | 5/5, 5/5 | 1m00s |' in lines[2]

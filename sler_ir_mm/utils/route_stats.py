@@ -370,7 +370,7 @@ def format_route_stats(sets: Mapping[str, dict],
     lines = [
         '| test set | images | distinct paths | purity | most common '
         'paths (share) |', '|---|---|---|---|---|'
-    ]
+    ] if sets else []
     for name, s in sets.items():
         top = ', '.join(f'{format_path(p["path"])} ({p["share"]:.0%})'
                         for p in s['top_paths'])
@@ -381,12 +381,11 @@ def format_route_stats(sets: Mapping[str, dict],
         tops.setdefault(format_path(s['top_paths'][0]['path']),
                         []).append(name)
     shared = [names for names in tops.values() if len(names) > 1]
-    lines.append('')
     if shared:
-        lines.append('Sets sharing their most common path: ' + '; '.join(
-            ', '.join(names) for names in shared))
-    else:
-        lines.append('Every set has its own most common path.')
+        lines += ['', 'Sets sharing their most common path: ' + '; '.join(
+            ', '.join(names) for names in shared)]
+    elif sets:
+        lines += ['', 'Every set has its own most common path.']
 
     if sets:
         first = next(iter(sets.values()))
@@ -403,8 +402,10 @@ def format_route_stats(sets: Mapping[str, dict],
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
 
     if centers is not None:
-        lines += ['', 'Expert center angles (degrees)',
-                  '| centers | min | mean |', '|---|---|---|']
+        lines += ([''] if lines else []) + [
+            'Expert center angles (degrees)', '| centers | min | mean |',
+            '|---|---|---|'
+        ]
         if centers['per_layer']:
             for k, g in enumerate(centers['groups']):
                 lines.append(f'| L{k + 1} | {_num(g["min"])} | '

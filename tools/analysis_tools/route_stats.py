@@ -259,10 +259,8 @@ def main(argv=None) -> dict:
     angles = None if centers is None else center_angles(centers)
 
     parts = []
-    if summaries:
+    if summaries or angles is not None:
         parts.append(format_route_stats(summaries, angles))
-    elif angles is not None:
-        parts.append(format_route_stats({}, angles))
     parts.append('Routes per task (main path = the most common route of '
                  'the task\'s images)\n\n' +
                  format_task_routing(splits, names))

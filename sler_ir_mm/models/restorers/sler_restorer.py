@@ -633,8 +633,9 @@ class SLERRestorer(BaseEditModel):
                 loss_hc = self.contrastive_loss(routed.embeddings,
                                                 labels.to(inputs.device))
                 losses['loss_hc'] = loss_hc
-                # Logged, not summed (no 'loss' in the key): its window mean
-                # is the share of batches where the hinge is inactive.
+                # Logged, not summed (no 'loss' in the key); 1 when the
+                # hinge gives no gradient. RouteDiagnosticsHook reports the
+                # share of such batches per epoch.
                 losses['hc_zero'] = (loss_hc.detach() == 0).float()
             if self.classification_loss is not None:
                 if routed.class_logits is None:
@@ -652,7 +653,7 @@ class SLERRestorer(BaseEditModel):
             # repeating the last stage-1 values.
             if self.contrastive_loss is not None:
                 losses['loss_hc'] = pred.new_zeros(())
-                losses['hc_zero'] = pred.new_ones(())
+                losses['hc_zero'] = pred.new_ones(())  # the loss is off
             if self.classification_loss is not None:
                 losses['loss_cls'] = pred.new_zeros(())
         # Keys without 'loss' are logged by MMEngine, not summed into the loss.

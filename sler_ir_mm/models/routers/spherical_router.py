@@ -62,7 +62,7 @@ class SphericalRouter(BaseRouter):
             Default: False.
         balance (str): Over which rows the clustering's assignment is
             balanced: ``'per_layer'`` (each layer's embeddings spread evenly
-            over the centers; always so with ``per_layer_centers``) or
+            over the centers; per-layer centers need it) or
             ``'pooled'`` (the rows of all layers together, the earlier
             behaviour). Default: 'per_layer'.
         queue_size (int): Rows of the FIFO memory of recent routing
@@ -128,6 +128,9 @@ class SphericalRouter(BaseRouter):
         if balance not in BALANCE_MODES:
             raise ValueError(f'balance must be one of {BALANCE_MODES}, got '
                              f'{balance!r}')
+        if per_layer_centers and balance == 'pooled':
+            raise ValueError("balance='pooled' needs shared centers: "
+                             'per-layer centers are balanced per layer')
         check_int('queue_size', queue_size, minimum=0)
         check_int('queue_samples', queue_samples, minimum=0)
         check_float_range('center_momentum', center_momentum, 0.0, 1.0)
@@ -152,7 +155,7 @@ class SphericalRouter(BaseRouter):
         self.hidden_channels = hidden_channels
         self.learnable_temperature = learnable_temperature
         self.per_layer_centers = per_layer_centers
-        self.balance = 'per_layer' if per_layer_centers else balance
+        self.balance = balance
         self.queue_size = queue_size
         self.queue_samples = queue_samples
         self.center_momentum = float(center_momentum)

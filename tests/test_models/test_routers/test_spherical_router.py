@@ -307,3 +307,5 @@ def test_balance_strength():
         make_router(balance_strength=1.5)
     with pytest.raises(ValueError, match='balance'):
         make_router(balance='per_image')
+    with pytest.raises(ValueError, match='shared centers'):
+        make_router(balance='pooled', per_layer_centers=True)

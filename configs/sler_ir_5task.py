@@ -3,7 +3,7 @@
 # low light (LOL v1), with the paper's two-stage recipe in one command:
 #   python tools/train.py configs/sler_ir_5task.py
 #   python tools/test.py configs/sler_ir_5task.py work_dirs/sler_ir_5task/epoch_95.pth
-# Data under data/ in AdaIR's layout (README, "Real datasets"); DA-CLIP
+# Data under data/ in AdaIR's layout (docs/data.md, "Real datasets"); DA-CLIP
 # weights at checkpoints/daclip_ViT-B-32.pt.
 _base_ = [
     './_base_/models/sler_ir.py',

@@ -7,7 +7,7 @@
 #
 # CLIP weights are read from a local file, never downloaded: put DA-CLIP's
 # `daclip_ViT-B-32.pt` (https://github.com/Algolzw/daclip-uir) at the path
-# below or change it (README, "CLIP weights").
+# below or change it (docs/data.md, "CLIP weights").
 model = dict(
     type='SLERRestorer',
     generator=dict(

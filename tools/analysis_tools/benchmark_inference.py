@@ -8,6 +8,10 @@ Runs are interleaved (baseline, routed backbone, each variant, per round)
 and each time is the fastest of its rounds, the least disturbed on a shared
 machine; ``--verbose`` prints every run.
 
+``--mixed-batch N`` also times the routed backbone on a batch of N images
+that take N different routes (every layer mixes experts) against a batch of
+N images on one route, per image.
+
 Variants:
   clip2    separate content and degradation CLIP towers (the paper's setup)
   clip1    one CLIP tower serving both sides
@@ -20,6 +24,7 @@ Example::
 import argparse
 import statistics
 import time
+from typing import Optional
 
 import sler_ir_mm  # noqa: F401,I001  (runtime fixes before mmagic)
 import torch
@@ -42,7 +47,9 @@ def clip_cfg(kind: str) -> dict:
     return dict(type=kind, model_name='ViT-B-32', random_init=True)
 
 
-def sler_ir(variant: str, num_experts: int = 3) -> torch.nn.Module:
+def sler_ir(variant: str,
+            num_experts: int = 3,
+            route_tile_size: Optional[int] = 128) -> torch.nn.Module:
     degradation = clip_cfg(
         'DACLIPEncoder' if variant == 'daclip' else 'CLIPImageEncoder')
     content = clip_cfg('CLIPImageEncoder') if variant == 'clip2' else None
@@ -56,6 +63,7 @@ def sler_ir(variant: str, num_experts: int = 3) -> torch.nn.Module:
             content_encoder=content,
             glgf=dict(type='GLGF', inject_heads=(1, 2, 4, 8, 4, 2, 1, 1)),
             pixel_loss=dict(type='L1Loss'),
+            route_tile_size=route_tile_size,
             test_cfg=dict(routing='hard'),
             data_preprocessor=dict(
                 type='DataPreprocessor', mean=[0.] * 3,
@@ -109,6 +117,36 @@ def part_times(model, x: torch.Tensor, sync, repeat: int = 3) -> dict:
         prior=median(lambda: model.glgf(*glgf_inputs)))
 
 
+@torch.no_grad()
+def mixed_batch(model, batch: int, size: int, repeat: int, device,
+                sync) -> float:
+    """Per-image time of the routed backbone on ``batch`` images with
+    ``batch`` different routes over one route; prints and returns the
+    ratio (fastest of ``repeat`` interleaved rounds)."""
+    layers = len(model.generator.routed_layers)
+    experts = model.generator.num_experts
+    x = torch.rand(batch, 3, size, size, device=device)
+    padded, _ = pad_to_multiple(x, model.pad_multiple)
+    same = torch.zeros(batch, layers, dtype=torch.long)
+    # Image i takes expert (i + layer) % C: every layer mixes experts.
+    mixed = (torch.arange(batch)[:, None] +
+             torch.arange(layers)[None]) % experts
+    runs = {'same': lambda: model.generator(padded, same),
+            'mixed': lambda: model.generator(padded, mixed)}
+    times = {name: [] for name in runs}
+    for fn in runs.values():
+        wall(fn, sync)
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            times[name].append(wall(fn, sync))
+    ratio = min(times['mixed']) / min(times['same'])
+    print(f'\nrouted backbone, batch of {batch} at {size}x{size}: one route '
+          f'{min(times["same"]) / batch:.3f} s per image, {batch} routes '
+          f'{min(times["mixed"]) / batch:.3f} s per image, ratio '
+          f'{ratio:.3f}')
+    return ratio
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[256, 512])
@@ -122,7 +160,19 @@ def main(argv=None) -> None:
                         help='print every run and per-round ratios')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument(
+        '--route-tile-size', type=int, default=128,
+        help='routing tile side, as the shipped configs (training patch '
+        'size); 0 routes on the whole image')
+    parser.add_argument(
+        '--mixed-batch', type=int, default=0, metavar='N',
+        help='also time the routed backbone on N images with N different '
+        'routes against N images on one route (per image)')
+    parser.add_argument('--mixed-size', type=int, default=128,
+                        help='image side for --mixed-batch')
     args = parser.parse_args(argv)
+    if args.mixed_batch == 1 or args.mixed_batch < 0:
+        parser.error('--mixed-batch must be 0 (off) or >= 2')
     if args.threads:
         torch.set_num_threads(args.threads)
     init_default_scope('mmagic')
@@ -132,10 +182,12 @@ def main(argv=None) -> None:
             (lambda: None))
 
     restormer = MODELS.build(dict(type='Restormer', **BACKBONE)).eval()
-    models = {v: sler_ir(v).to(device) for v in args.variants}
+    tile = args.route_tile_size or None
+    models = {v: sler_ir(v, route_tile_size=tile).to(device)
+              for v in args.variants}
     restormer.to(device)
     print(f'device: {device}, threads: {torch.get_num_threads()}, '
-          f'torch {torch.__version__}')
+          f'torch {torch.__version__}, routing tiles {tile}')
     rows = []
     for index, size in enumerate(args.sizes):
         x = torch.rand(1, 3, size, size, device=device)
@@ -190,13 +242,21 @@ def main(argv=None) -> None:
                   f'{ratio(variant):.3f} | towers {parts["towers"]:.3f} s, '
                   f'GLGF {parts["glgf"]:.3f} s (prior {parts["prior"]:.4f}),'
                   f' backbone + rest {parts["backbone"]:.3f} s')
+    if args.mixed_batch:
+        mixed_batch(next(iter(models.values())), args.mixed_batch,
+                    args.mixed_size, args.repeat, device, sync)
+    # estimate: (Restormer + towers + GLGF) / Restormer, from the short,
+    # separately timed overheads; steadier than the whole-model ratio on a
+    # machine whose speed drifts (the routed backbone on one route runs
+    # exactly Restormer's operations).
     print('\n| size | variant | Restormer (s) | SLER-IR (s) | ratio | towers '
-          '(s) | GLGF (s) | backbone + rest (s) |')
-    print('|---|---|---|---|---|---|---|---|')
+          '(s) | GLGF (s) | backbone + rest (s) | estimate |')
+    print('|---|---|---|---|---|---|---|---|---|')
     for size, variant, base, p, ratio in rows:
+        estimate = (base + p['towers'] + p['glgf']) / base
         print(f'| {size} | {variant} | {base:.2f} | {p["total"]:.2f} | '
               f'{ratio:.3f} | {p["towers"]:.2f} | {p["glgf"]:.2f} | '
-              f'{p["backbone"]:.2f} |')
+              f'{p["backbone"]:.2f} | {estimate:.3f} |')
 
 
 if __name__ == '__main__':

@@ -48,8 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--baseline', default='configs/restormer/restormer_5task.py')
     parser.add_argument(
-        '--sizes', type=int, nargs='+', default=[256, 1024],
-        help='inference image sizes (square)')
+        '--sizes', type=int, nargs='*', default=[256, 1024],
+        help='inference image sizes (square); none: training steps only')
     parser.add_argument(
         '--patch', type=int, help='training patch size (default: the '
         'config\'s PairedRandomCrop gt_patch_size)')

@@ -130,31 +130,80 @@ class PriorInjection(nn.Module):
         # (B, N, C) -> (B, heads, N, hd)
         q = self.q_proj(self.prior_norm(prior))
         q = q.view(b, n, heads, head_dim).transpose(1, 2)
-        # (B, C, H, W) -> (B, 1, HW, C): a strided view, made contiguous by LN.
-        tokens = self.feat_norm(feat.flatten(2).transpose(1, 2)).unsqueeze(1)
         # The key/value projections are folded into the N queries and the N
         # outputs instead of being applied to all H*W pixels:
         #   q . (W_k x + b_k) = (W_k^T q) . x + const, and the constant does
         #   not change the softmax;  sum_i a_i (W_v x_i + b_v) =
         #   W_v (sum_i a_i x_i) + b_v, as the weights a_i sum to 1.
-        # Same result as projecting every pixel, at O(N * HW * C) instead of
-        # O(HW * C^2): the backbone's big, wide maps pay little for the prior.
+        # The per-pixel LayerNorm is folded the same way, so the features
+        # are read in place (no normalised copy of the whole map):
+        #   q . LN(x_i) = ((q * g) . x_i - mu_i sum(q * g)) / s_i + q . beta;
+        #   sum_i a_i LN(x_i) = g * sum_i (a_i / s_i) (x_i - mu_i) + beta.
+        # O(N * HW * C) instead of O(HW * C^2), and a few passes over the
+        # map: the backbone's big, wide maps pay little for the prior.
         w_k, w_v = self.kv_proj.weight.view(2, heads, head_dim, c).unbind(0)
-        q_folded = torch.einsum('bhnd,hdc->bhnc', q, w_k)
-        tokens = tokens.expand(b, heads, -1, -1)
-        agg = F.scaled_dot_product_attention(
-            q_folded, tokens, tokens, scale=head_dim**-0.5)
+        norm = self.feat_norm
+        qg = torch.einsum('bhnd,hdc->bhnc', q, w_k) * norm.weight
+        qg = qg.flatten(1, 2)  # (B, heads * N, C)
+        x = feat.flatten(2).to(qg.dtype)  # (B, C, HW), a view
+        mu, inv_std = _pixel_stats(x, norm.eps)  # (B, 1, HW) each
+        logits = torch.bmm(qg, x)  # (B, heads * N, HW)
+        qg_sum = qg.sum(-1, keepdim=True)
+        if torch.is_grad_enabled():
+            logits = (logits - qg_sum * mu) * (inv_std * head_dim**-0.5)
+            attn = torch.softmax(logits, dim=-1) * inv_std  # a_i / s_i
+        else:  # in place: the logits are the largest tensor here
+            logits.addcmul_(qg_sum, mu, value=-1)
+            logits.mul_(inv_std * head_dim**-0.5)
+            attn = torch.softmax(logits, dim=-1).mul_(inv_std)
+        agg = torch.bmm(attn, x.transpose(1, 2)) - torch.bmm(
+            attn, mu.transpose(1, 2))
+        agg = (agg * norm.weight + norm.bias).view(b, heads, n, c)
         b_v = self.kv_proj.bias.view(2, heads, head_dim)[1]
         update = torch.einsum('bhnc,hdc->bhnd', agg, w_v) + b_v[:, None]
         update = update.transpose(1, 2).reshape(b, n, c)
         update = self.out_proj(update)
         h, w = grid_hw
-        update = update.transpose(1, 2).reshape(b, c, h, w)
-        if (h, w) != (height, width):
-            update = F.interpolate(
-                update, size=(height, width), mode='bilinear',
-                align_corners=False)
-        return feat + update.to(feat.dtype)
+        update = update.transpose(1, 2).reshape(b * c, h, w)
+        if (h, w) == (height, width):
+            return feat + update.view_as(feat).to(feat.dtype)
+        # Bilinear resize (align_corners=False) as two small matrix
+        # products, the second one fused with the addition: one pass over
+        # the output instead of a resized copy plus an addition.
+        rows = _resize_matrix(h, height, update)  # (H, h)
+        cols = _resize_matrix(w, width, update)  # (W, w)
+        out = torch.baddbmm(
+            feat.reshape(b * c, height, width).to(update.dtype),
+            torch.matmul(rows, update), cols.t().expand(b * c, w, width))
+        return out.view(b, c, height, width).to(feat.dtype)
+
+
+def _pixel_stats(x: Tensor, eps: float) -> Tuple[Tensor, Tensor]:
+    """Mean and 1 / std over channels of (B, C, L) features, per pixel
+    (LayerNorm's statistics: biased variance).
+
+    On large maps without autograd the variance is summed channel by
+    channel: a reduction over the strided channel axis is several times
+    slower on CPU than C contiguous row operations.
+    """
+    mu = x.mean(1, keepdim=True)
+    if torch.is_grad_enabled() or x.shape[-1] < 4096:
+        var = x.var(1, unbiased=False, keepdim=True)
+    else:
+        var, diff = torch.zeros_like(mu), torch.empty_like(mu)
+        for i in range(x.shape[1]):
+            torch.sub(x[:, i:i + 1], mu, out=diff)
+            var.addcmul_(diff, diff)
+        var.div_(x.shape[1])
+    return mu, torch.rsqrt(var + eps)
+
+
+def _resize_matrix(size_in: int, size_out: int, like: Tensor) -> Tensor:
+    """(size_out, size_in) weights of 1-D linear resizing with
+    ``align_corners=False``, the factor of bilinear 2-D resizing."""
+    eye = torch.eye(size_in, dtype=like.dtype, device=like.device)[None]
+    return F.interpolate(
+        eye, size=size_out, mode='linear', align_corners=False)[0].t()
 
 
 @MODELS.register_module()

@@ -40,9 +40,14 @@ def test_encoder_views_keep_the_native_scale_of_tiles():
         views[34:])
 
 
+def test_default_routes_on_at_most_2_x_2_tiles():
+    model = tiny_restorer(route_tile_size=16)
+    assert len(model.routing_tiles(torch.rand(1, 3, 200, 300))) == 4
+
+
 def test_route_and_restore_take_the_same_tiled_route():
     torch.manual_seed(0)
-    model = tiny_restorer(route_tile_size=16).eval()
+    model = tiny_restorer(route_tile_size=16, route_max_tiles_per_side=3).eval()
     x = torch.rand(2, 3, 32, 40)
     with torch.no_grad():
         routed = model.route(x)

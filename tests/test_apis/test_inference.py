@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sler_ir_mm.apis import init_restorer, read_image, restore_image
+from sler_ir_mm.apis import inference, init_restorer, read_image
+from sler_ir_mm.apis import restore_image
 from sler_ir_mm.apis.inference import _prior_for_region
 from sler_ir_mm.datasets.transforms.load_image_from_file_checked import \
     UnreadableImageError
@@ -230,22 +231,50 @@ def test_tiled_matches_untiled(sler):
         restore_image(sler, small).image)
 
 
-def test_tiled_matches_untiled_with_an_active_prior(sler_files):
-    # A fresh GLGF injects nothing (zero output projections); give it
-    # weights so that the prior resampled to each tile matters.
-    config, ckpt, _ = sler_files
-    model = init_restorer(config, ckpt)
+def _with_active_prior(model):
+    """Make GLGF's prior matter: a fresh GLGF injects nothing (zero output
+    projections). Inject into the last routed layer (full resolution) only,
+    with sharp queries, so that which prior a tile gets changes its output
+    far more than the tile's own (cropped) attention does."""
+    layer = model.glgf.injections[str(model.glgf.num_layers - 1)]
     torch.manual_seed(1)
-    for name, param in model.glgf.named_parameters():
-        if 'out_proj' in name:
-            param.data.normal_(0, 0.05)
+    with torch.no_grad():
+        layer.out_proj.weight.normal_(0, 0.1)
+        layer.out_proj.bias.normal_(0, 0.1)
+        layer.q_proj.weight.mul_(16)
+        layer.q_proj.bias.mul_(16)
+    return model
+
+
+def test_tiled_matches_untiled_with_an_active_prior(sler_files, monkeypatch):
+    # Each tile must get the whole image's prior resampled to its region:
+    # tiles given the whole prior unresampled, or the right prior mirrored,
+    # must end up clearly farther from the whole-image result.
+    config, ckpt, _ = sler_files
+    model = _with_active_prior(init_restorer(config, ckpt))
     img = make_image(96, 80, seed=3)
     whole = restore_image(model, img)
-    tiled = restore_image(model, img, tile=48, tile_overlap=16)
-    np.testing.assert_array_equal(tiled.route, whole.route)
-    # Measured 45.1 dB (44.0 with a prior encoded per tile).
-    value = psnr(tiled.image, whole.image)
-    assert value > 38, value
+    assert psnr(whole.image, restore_image(
+        init_restorer(config, ckpt), img).image) < 30, 'the prior is inactive'
+
+    def tiled_psnr():
+        tiled = restore_image(model, img, tile=48, tile_overlap=16)
+        np.testing.assert_array_equal(tiled.route, whole.route)
+        return psnr(tiled.image, whole.image)
+
+    real = tiled_psnr()
+    monkeypatch.setattr(inference, '_prior_for_region',
+                        lambda prior, *args: prior)
+    unresampled = tiled_psnr()
+    monkeypatch.setattr(inference, '_prior_for_region',
+                        lambda *args: _prior_for_region(*args).flip(1))
+    mirrored = tiled_psnr()
+    monkeypatch.undo()
+    # Measured 31.8 dB, against 25.3 (unresampled) and 23.4 (mirrored); over
+    # other random GLGF weights the gap was 4.6 dB or more.
+    assert real > 28, real
+    assert real - max(unresampled, mirrored) > 2.5, (real, unresampled,
+                                                      mirrored)
 
 
 def test_prior_for_region_geometry():

@@ -23,18 +23,24 @@ and EpochSeedHook (default_runtime.py) makes every epoch's random draws a
 function of (seed, epoch) only, so the replayed epochs are the original
 ones bit for bit: the weights, losses, metrics and routes of the chain equal
 the uninterrupted run's exactly, and so do two uninterrupted runs.
+
+Processes: every run is a process of its own, but the chain, ``full`` and
+the test-noise snippet are forked from one interpreter that has imported
+torch, MMEngine, MMagic and the plugin already (tests/helpers/
+forked_tools.py; ``PYTHONHASHSEED=4321``), which saves the ~10 s of imports
+of each start. ``full_again`` is a fresh interpreter (random hash seed),
+so the fork-started runs are checked against a normally started one.
 """
 import hashlib
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import torch
+from forked_tools import ToolServer
 from kill_hook import SIGKILL_RETURN_CODE
 from make_smoke_pairs import make_smoke_pairs
 from tool_runner import read_scalars, run_tool
@@ -95,60 +101,56 @@ def runs(repo_root, tmp_path_factory):
                     "'kill_hook'])\n"
                     'custom_hooks = _base_.custom_hooks + '
                     f"[dict(type='SigKillHook', {point})]\n")
+    # What tool_runner.run_tool gives a tool: the repository and the test
+    # helpers (kill_hook) importable.
+    env = dict(os.environ, PYTHONHASHSEED='4321')
+    env['PYTHONPATH'] = os.pathsep.join(
+        [repo_root, osp.join(repo_root, 'tests', 'helpers'),
+         env.get('PYTHONPATH', '')])
 
-    def train_run(config, work, *extra, code=0):
-        return run_tool(
-            repo_root,
-            cwd,
-            train,
-            config,
-            '--work-dir',
-            work,
-            *extra,
-            *SEEDED,
-            expect_code=code)
+    def forked_train(server, config, work, *extra, code=0):
+        args = (train, config, '--work-dir', work, *extra, *SEEDED)
+        got, out = server.run(args, cwd)
+        assert got == code, f'{args} exited {got}:\n{out[-5000:]}'
+        return out
 
-    def chain():
+    def chain(server):
         work = osp.join(cwd, 'chain')
         steps = []
         resume = ()
         for name in KILLS:
-            log = train_run(
-                killing[name], 'chain', *resume, code=SIGKILL_RETURN_CODE)
+            log = forked_train(
+                server, killing[name], 'chain', *resume,
+                code=SIGKILL_RETURN_CODE)
             steps.append(dict(name=name, log=log, after=_state(work)))
             resume = ('--resume', )
-        log = train_run(cfg, 'chain', '--resume')
+        log = forked_train(server, cfg, 'chain', '--resume')
         steps.append(dict(name='to_the_end', log=log, after=_state(work)))
         return steps
 
-    def uninterrupted():
-        train_run(cfg, 'full')
-        train_run(cfg, 'full_again')
+    def noise_digests(server):
+        # Another process with another hash seed (4321) and global RNG.
+        code, out = server.run(['-c', NOISE_SNIPPET, '99'], cwd)
+        assert code == 0, out[-3000:]
+        return json.loads(out.strip().splitlines()[-1])
 
-    def noise_digests():
-        env = dict(os.environ, PYTHONHASHSEED='4321')
-        env['PYTHONPATH'] = os.pathsep.join(
-            [repo_root, env.get('PYTHONPATH', '')])
-        proc = subprocess.run([sys.executable, '-c', NOISE_SNIPPET, '99'],
-                              cwd=cwd,
-                              env=env,
-                              capture_output=True,
-                              text=True,
-                              timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+    def forked_lane():
+        with ToolServer(env) as server:
+            steps = chain(server)
+            forked_train(server, cfg, 'full')
+            return steps, noise_digests(server)
 
-    def second_lane():
-        uninterrupted()
-        return noise_digests()
+    def fresh_lane():
+        run_tool(repo_root, cwd, train, cfg, '--work-dir', 'full_again',
+                 *SEEDED)
 
-    # Two lanes, as the machine may have two cores: the chain is the long
-    # one (four processes one after the other).
+    # Two lanes, as the machine may have two cores: the forked runs (the
+    # chain of four processes, then full), and the fresh interpreter.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        chain_job = pool.submit(chain)
-        other_job = pool.submit(second_lane)
-        steps = chain_job.result()
-        digests = other_job.result()
+        forked_job = pool.submit(forked_lane)
+        fresh_job = pool.submit(fresh_lane)
+        steps, digests = forked_job.result()
+        fresh_job.result()
     return dict(cwd=cwd, cfg=cfg, steps=steps, noise_digests=digests)
 
 

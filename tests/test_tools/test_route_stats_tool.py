@@ -1,7 +1,9 @@
 """tools/analysis_tools/route_stats.py on the smoke model (untrained)."""
 import json
 import os.path as osp
+from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 from make_smoke_pairs import make_smoke_pairs
@@ -54,11 +56,6 @@ def test_route_stats_on_smoke_sets(tool, repo_root, smoke_cwd, capsys):
         assert sum(p['count'] for p in s['top_paths']) <= 3
         assert s['top_paths'][0]['count'] == round(s['purity'] * 3)
         assert all(len(im['route']) == 8 for im in s['images'])
-        # The histogram covers every image: counted from the routes.
-        paths = {tuple(im['route']) for im in s['images']}
-        assert s['num_paths'] == len(paths)
-        assert sum(sum(1 for im in s['images'] if tuple(im['route']) == p)
-                   for p in paths) == 3
         for layer in s['expert_usage']:
             assert sum(layer) == pytest.approx(1.0)
     angles = saved['center_angles']
@@ -83,20 +80,51 @@ def test_route_stats_on_smoke_sets(tool, repo_root, smoke_cwd, capsys):
     assert '| task | test: main path (purity, paths) | train: main path ' \
         '(purity, paths) | same path |' in table
     assert osp.isfile(out_dir / 'route_cosine.png')
-    # The routes are those model.route gives the images.
+    # Every image's route and every count are those of the routes
+    # model.route gives, computed here image by image from the same
+    # checkpoint.
+    direct = direct_routes(cfg, ckpt)
+    assert direct.keys() == saved['sets'].keys()
+    for name, routes in direct.items():
+        s = saved['sets'][name]
+        assert {im['img_path']: im['route'] for im in s['images']} == routes
+        counts = Counter(tuple(route) for route in routes.values())
+        hist = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        assert [(tuple(p['path']), p['count'], p['share'])
+                for p in s['top_paths']] == [(path, count, count / 3)
+                                             for path, count in hist]
+        assert s['num_paths'] == len(counts)
+        assert s['purity'] == hist[0][1] / 3
+        usage = np.zeros((8, 3))
+        for route in routes.values():
+            usage[np.arange(8), route] += 1 / 3
+        np.testing.assert_allclose(s['expert_usage'], usage)
+        assert test['tasks'][name]['main_path'] == list(hist[0][0])
+    # The comparison can tell sets and paths apart: the untrained model
+    # routes the two sets differently, and a set's images along two paths.
+    mains = {tuple(s['top_paths'][0]['path'])
+             for s in saved['sets'].values()}
+    assert len(mains) == 2
+    assert max(s['num_paths'] for s in saved['sets'].values()) > 1
+
+
+def direct_routes(cfg, ckpt):
+    """Per test set (task name), img_path -> model.route of the image."""
+    from mmagic.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
     model = MODELS.build(Config.fromfile(cfg).model)
     model.load_state_dict(torch.load(ckpt)['state_dict'])
     model.eval()
-    from mmagic.registry import DATASETS
-    from mmengine.dataset import pseudo_collate
-    loader = Config.fromfile(cfg).test_dataloader[0]
-    loader.dataset.data_root = str(smoke_cwd / 'data' / 'smoke_pairs')
-    dataset = DATASETS.build(loader.dataset)
-    with torch.no_grad():
-        for i, image in enumerate(saved['sets']['noise']['images']):
+    sets = {}
+    for loader in Config.fromfile(cfg).test_dataloader:
+        dataset = DATASETS.build(loader.dataset)
+        routes = sets.setdefault(dataset.metainfo['task_name'], {})
+        for i in range(len(dataset)):
             data = model.data_preprocessor(pseudo_collate([dataset[i]]))
-            assert model.route(data['inputs']).indices[0].tolist() == \
-                image['route']
+            with torch.no_grad():
+                route = model.route(data['inputs']).indices[0].tolist()
+            routes[data['data_samples'].img_path[0]] = route
+    return sets
 
 
 def test_route_stats_train_split_only(tool, repo_root, smoke_cwd):

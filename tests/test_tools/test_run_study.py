@@ -1,9 +1,16 @@
 """tools/analysis_tools/run_study.py: rows, commands, the table, and a
 whole (tiny) study on the smoke data, reused and refused when it should."""
 import json
+import os
 import os.path as osp
+import subprocess
+import sys
+import types
 
+import cv2
+import numpy as np
 import pytest
+from forked_tools import ForkedPopen, ToolServer
 from make_smoke_pairs import make_smoke_pairs
 from tool_runner import load_tool
 
@@ -114,11 +121,62 @@ model_wrapper_cfg = None
 """
 
 
+def test_run_logged_runs_a_tool_and_keeps_its_output(tool, tmp_path,
+                                                     capsys):
+    """The study's own process start (the end-to-end study below runs its
+    commands on forked interpreters instead): ``python tools/...`` becomes
+    this interpreter and the repository's script; the output goes to the
+    log, progress lines and errors are echoed, the exit code returned."""
+    log = str(tmp_path / 'study.log')
+    cmd = ['python', osp.join('tests', 'helpers', 'make_smoke_pairs.py'),
+           str(tmp_path / 'pairs')]
+    code, seconds = tool.run_logged(cmd, log, 'row')
+    assert code == 0 and seconds > 0
+    assert osp.isfile(tmp_path / 'pairs' / 'dark' / 'val' / 'input' /
+                      '0000.png')
+    with open(log) as f:
+        text = f.read()
+    assert '$ python tests/helpers/make_smoke_pairs.py' in text
+    assert 'wrote smoke pairs (noise, dark)' in text
+    # A command that fails: its exit code, and its traceback echoed.
+    (tmp_path / 'taken').write_text('a file, not a folder')
+    cmd[2] = str(tmp_path / 'taken' / 'pairs')
+    code, _ = tool.run_logged(cmd, log, 'row')
+    assert code == 1
+    assert 'row | Traceback' in capsys.readouterr().out
+    # MMEngine's progress lines are echoed in short.
+    progress = ('print("11/29 - mmengine - INFO - Epoch(train) [2][3/4]  '
+                'lr: 1e-3  eta: 0:00:07  loss: 0.25  loss_pix: 0.2")')
+    code, _ = tool.run_logged([sys.executable, '-c', progress], log, 'row')
+    assert code == 0
+    assert capsys.readouterr().out == (
+        '  row | Epoch(train) [2][3/4]  eta: 0:00:07  loss: 0.25\n')
+
+
+@pytest.fixture(scope='module')
+def tool_server():
+    """One interpreter with the tools' libraries imported, forked for each
+    command of the study (tests/helpers/forked_tools.py): the six commands
+    then skip six ~10 s interpreter start-ups."""
+    with ToolServer() as server:
+        yield server
+
+
 def test_a_tiny_study_end_to_end(tool, repo_root, tmp_path, monkeypatch,
-                                 capsys):
+                                 capsys, tool_server):
     """Three rows on the smoke data: the table, the commands, reuse of the
-    finished rows, and refusal to mix budgets."""
+    finished rows, and refusal to mix budgets. The rows' commands
+    (tools/test.py for the degraded inputs; tools/train.py and test.py for
+    Restormer; train.py, test.py and route_stats.py for SLER-IR) run as
+    processes forked from ``tool_server``, through the study's own
+    ``run_logged``."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        tool, 'subprocess',
+        types.SimpleNamespace(
+            Popen=ForkedPopen.on(tool_server),
+            PIPE=subprocess.PIPE,
+            STDOUT=subprocess.STDOUT))
     make_smoke_pairs(str(tmp_path / 'data' / 'smoke_pairs'), num_train=2,
                      num_val=1, size=32)
     sler = osp.join(repo_root, 'configs', 'smoke', 'sler_ir_smoke.py')
@@ -137,6 +195,11 @@ def test_a_tiny_study_end_to_end(tool, repo_root, tmp_path, monkeypatch,
     assert [r['status'] for r in results] == ['done'] * 3
     degraded, plain, routed = results
     assert set(degraded['metrics']['sets']) == {'noise', 'dark'}
+    # The "Degraded input" row scores the inputs themselves.
+    for task in ('noise', 'dark'):
+        assert degraded['metrics']['sets'][task]['PSNR'] == pytest.approx(
+            input_psnr(str(tmp_path / 'data' / 'smoke_pairs'), task),
+            abs=1e-3)
     assert 'params' not in degraded and 'routes' not in plain
     assert plain['params']['total'] == plain['params']['active']
     assert routed['params']['active'] < routed['params']['total']
@@ -163,6 +226,39 @@ def test_a_tiny_study_end_to_end(tool, repo_root, tmp_path, monkeypatch,
     with pytest.raises(SystemExit, match='stage2_epochs: 1 -> 2'):
         tool.main(['--out-dir', 'study', '--stage1-epochs', '1',
                    '--stage2-epochs', '2'])
+
+
+def input_psnr(data_root, task):
+    """Mean PSNR (MMagic's function, as the PSNR metric uses) of a smoke
+    set's degraded val inputs against their ground truth."""
+    from mmagic.evaluation.metrics.psnr import psnr
+    folder = osp.join(data_root, task, 'val')
+    names = sorted(os.listdir(osp.join(folder, 'input')))
+    assert names
+    return float(np.mean([
+        psnr(cv2.imread(osp.join(folder, 'input', name)),
+             cv2.imread(osp.join(folder, 'target', name)))
+        for name in names
+    ]))
+
+
+def test_degraded_inputs_scores_the_inputs(repo_root, tmp_path, monkeypatch):
+    """tools/test.py --degraded-inputs: the "Input" row. Each set's PSNR is
+    that of its inputs against their ground truth, computed here."""
+    monkeypatch.chdir(tmp_path)
+    data_root = str(tmp_path / 'data' / 'smoke_pairs')
+    make_smoke_pairs(data_root, num_train=1, num_val=2, size=24)
+    test_tool = load_tool(repo_root, osp.join('tools', 'test.py'))
+    sler = osp.join(repo_root, 'configs', 'smoke', 'sler_ir_smoke.py')
+    metrics = test_tool.main(
+        [sler, '--degraded-inputs', '--work-dir', str(tmp_path / 'w')])
+    expected = {task: input_psnr(data_root, task)
+                for task in ('noise', 'dark')}
+    # The sets differ (noise sigma 15 against 30 % brightness), so a set
+    # scored as the other, or a prediction that is not the input, shows.
+    assert abs(expected['noise'] - expected['dark']) > 5
+    for task, value in expected.items():
+        assert metrics[f'{task}/PSNR'] == pytest.approx(value, abs=1e-3)
 
 
 def test_routes_of_both_splits_in_the_table(tool):

@@ -79,11 +79,29 @@ def test_amp_without_gpu_is_a_clear_error(train_tool, repo_root):
 
 
 def test_amp_switches_optim_wrapper(train_tool, repo_root, monkeypatch):
+    # No GPU here: pretend there is one. The config --amp writes must be one
+    # MMEngine builds into an AMP wrapper (loss scaling) around the config's
+    # own optimizer, as the Runner does; without --amp, a plain wrapper.
+    from mmengine.optim import (AmpOptimWrapper, OptimWrapper,
+                                build_optim_wrapper)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    cfg = train_tool.build_config(
-        train_tool.parse_args([osp.join(repo_root, SMOKE_CFG), '--amp']))
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    model = torch.nn.Linear(2, 2)
+
+    def wrapper(*flags):
+        cfg = train_tool.build_config(
+            train_tool.parse_args([osp.join(repo_root, SMOKE_CFG), *flags]))
+        return build_optim_wrapper(model, cfg.optim_wrapper)
+
+    plain = wrapper()
+    assert type(plain) is OptimWrapper
+    amp = wrapper('--amp')
+    assert isinstance(amp, AmpOptimWrapper)
+    assert isinstance(amp.loss_scaler, torch.amp.GradScaler)
+    assert amp.loss_scaler.is_enabled()
+    # 'dynamic': GradScaler's default initial scale, adapted during training.
+    assert amp.loss_scaler.get_scale() == 2.0**16
+    assert type(amp.optimizer) is type(plain.optimizer)
+    assert amp.optimizer.defaults == plain.optimizer.defaults
 
 
 def test_test_tool_needs_checkpoint(test_tool, repo_root, tmp_path):

@@ -457,7 +457,10 @@ class SLERNet(BaseModule):
         div = self.SIZE_DIVISOR
         pad_h = (div - h % div) % div
         pad_w = (div - w % div) % div
-        inp_img = F.pad(inp_img, (0, pad_w, 0, pad_h), 'reflect')
+        # Reflection (Restormer's) needs a pad smaller than the side; a
+        # tiny side (e.g. one already padded to 4) is replicated instead.
+        mode = 'reflect' if pad_h < h and pad_w < w else 'replicate'
+        inp_img = F.pad(inp_img, (0, pad_w, 0, pad_h), mode)
         inp_enc_level1 = self.patch_embed(inp_img)
         out_enc_level1 = route(0, inp_enc_level1)
 

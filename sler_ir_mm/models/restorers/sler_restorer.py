@@ -357,6 +357,11 @@ class SLERRestorer(BaseEditModel):
         # Not a buffer: requires_grad is not in a state dict, so a model
         # loaded in stage 2 must freeze again (see forward_train).
         self._routing_frozen = False
+        if stage == STAGE_DETERMINISTIC:
+            # Frozen from the start, so that whatever looks at the model
+            # before its first step (optimizer, DDP, parameter counts) sees
+            # the routing path as it will train.
+            self._freeze_routing_path()
 
     def _check_preprocessor(self) -> None:
         """The encoders and the router expect images in [0, 1]."""

@@ -48,8 +48,16 @@ def test_build():
         dict(type='HypersphericalContrastiveLoss', margin=0.3,
              loss_weight=2.0))
     assert isinstance(loss, HypersphericalContrastiveLoss)
-    assert loss.margin == 0.3 and loss.loss_weight == 2.0
-    assert loss.mode == 'class_pairs'
+    # The config's margin and weight are the ones the loss applies, and the
+    # default mode is Eq. 9 per pair of classes.
+    emb = F.normalize(torch.randn(6, 2, 4,
+                                  generator=torch.Generator().manual_seed(0)),
+                      dim=-1)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    expected = reference_class_pairs(emb, labels.tolist(), 0.3)
+    assert expected > 0
+    assert reference(emb, labels.tolist(), 0.3) != pytest.approx(expected)
+    assert float(loss(emb, labels)) == pytest.approx(2.0 * expected)
 
 
 @pytest.mark.parametrize('mode', ['class_pairs', 'batch_mean'])

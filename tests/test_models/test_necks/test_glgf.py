@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
@@ -29,6 +30,82 @@ def test_default_is_plain_eq12():
         content_cls_dim=CLS, content_token_dim=TOK, degradation_dim=DEG,
         prior_dim=PRIOR, num_heads=2, layer_channels=CHANNELS)
     assert model.position_bias is False
+    assert not hasattr(model, 'log_slopes')
+
+
+def _default_glgf() -> GLGF:
+    """GLGF as the configs build it: ``position_bias`` left at its default.
+    """
+    torch.manual_seed(0)
+    return GLGF(
+        content_cls_dim=CLS, content_token_dim=TOK, degradation_dim=DEG,
+        prior_dim=PRIOR, num_heads=2, layer_channels=CHANNELS).eval()
+
+
+def _reference_prior(model, cls, tokens, crops, grid_hw):
+    """Eq. 11 and Eq. 12 written out: CSP from the FiLM-calibrated content
+    tokens, DSP from the crop tokens on the crop grid resized to the patch
+    grid, ``F' = CSP + Attn(Q=CSP, K=DSP, V=DSP)``, ``F' + FFN(LN(F'))``.
+    """
+    b, n, _ = tokens.shape
+    film = model.film_mlp(cls)
+    gamma, beta = film[:, :TOK], film[:, TOK:]
+    csp = model.csp_proj(
+        model.csp_norm((1 + gamma[:, None]) * tokens + beta[:, None]))
+    g = model.crop_grid
+    coarse = model.dsp_proj(model.dsp_norm(crops))  # (B, g*g, prior)
+    coarse = coarse.permute(0, 2, 1).reshape(b, PRIOR, g, g)
+    dsp = F.interpolate(coarse, size=grid_hw, mode='bilinear',
+                        align_corners=False).reshape(b, PRIOR, n)
+    dsp = dsp.permute(0, 2, 1)
+    heads = model.num_heads
+    d = PRIOR // heads
+    q, k, v = model.q_proj(csp), model.k_proj(dsp), model.v_proj(dsp)
+    out = torch.zeros_like(csp)
+    for head in range(heads):
+        part = slice(head * d, (head + 1) * d)
+        logits = q[..., part] @ k[..., part].transpose(1, 2) / d**0.5
+        out[..., part] = logits.softmax(-1) @ v[..., part]
+    prior = csp + model.attn_out(out)
+    return prior + model.ffn(model.ffn_norm(prior))
+
+
+@pytest.mark.parametrize('hw', [(4, 4), (3, 5)])
+def test_default_forward_is_eq12(hw):
+    model = _default_glgf()
+    cls, tokens, crops = _inputs(hw=hw)
+    with torch.no_grad():
+        prior = model(cls, tokens, crops, hw)
+        expected = _reference_prior(model, cls, tokens, crops, hw)
+    torch.testing.assert_close(prior, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_default_attention_is_blind_to_crop_positions():
+    """With the content grid equal to the crop grid (4x4: DSP is the crop
+    tokens themselves), plain Eq. 12 attends to a set of crops: moving the
+    crops around leaves the prior unchanged. The distance bias ties each
+    patch to the crops near it, so there the prior changes."""
+    hw = (4, 4)
+    cls, tokens, crops = _inputs(hw=hw)
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(1))
+    moved = crops[:, order]
+    torch.manual_seed(0)
+    biased = _glgf().eval()
+    with torch.no_grad():
+        for model in (_default_glgf(), biased):
+            base = model(cls, tokens, crops, hw)
+            permuted = model(cls, tokens, moved, hw)
+            if model.position_bias:
+                assert (permuted - base).abs().max() > 0.05
+            else:
+                torch.testing.assert_close(permuted, base, atol=1e-5,
+                                           rtol=1e-5)
+        # Nor does plain attention know where a patch lies: moving the
+        # content tokens moves their prior tokens along, unchanged.
+        default = _default_glgf()
+        torch.testing.assert_close(
+            default(cls, tokens[:, order], crops, hw),
+            default(cls, tokens, crops, hw)[:, order], atol=1e-5, rtol=1e-5)
 
 
 def _inputs(b: int = 2, hw=(2, 3), seed: int = 0):
@@ -194,33 +271,60 @@ def test_crop_layout_row_major():
     assert diff[corners].mean() > 2 * diff[~corners].mean()
 
 
-def test_inject_matches_reference():
-    """Token-level output projection == 1x1 conv after the resize."""
-    torch.manual_seed(0)
-    model = _glgf(inject_heads=2)
-    _perturb_injections(model)
-    hw = (2, 3)
-    prior = model(*_inputs(hw=hw), hw)
-    feat = _feat(1, size=(5, 7))
-    mod = model.injections['1']
+def _reference_inject(mod, feat, prior, grid_hw, heads):
+    """Eq.: every pixel LayerNormed and projected to keys and values,
+    attention of the prior tokens over them, update resized then projected
+    (1x1 conv)."""
     b, c, h, w = feat.shape
     q = mod.q_proj(mod.prior_norm(prior))
     kv = mod.kv_proj(mod.feat_norm(feat.permute(0, 2, 3, 1).reshape(
         b, h * w, c)))
     k, v = kv.chunk(2, dim=-1)
-    heads = 2
 
     def split(x):
         return x.view(b, -1, heads, c // heads).transpose(1, 2)
 
+    n = grid_hw[0] * grid_hw[1]
     attn = (split(q) @ split(k).transpose(-1, -2)) / (c // heads)**0.5
-    upd = (attn.softmax(-1) @ split(v)).transpose(1, 2).reshape(b, 6, c)
+    upd = (attn.softmax(-1) @ split(v)).transpose(1, 2).reshape(b, n, c)
     upd = F.interpolate(
-        upd.transpose(1, 2).reshape(b, c, 2, 3), size=(h, w),
+        upd.transpose(1, 2).reshape(b, c, *grid_hw), size=(h, w),
         mode='bilinear', align_corners=False)
-    ref = feat + F.conv2d(upd, mod.out_proj.weight[:, :, None, None],
-                          mod.out_proj.bias)
-    torch.testing.assert_close(model.inject(1, feat, prior, hw), ref)
+    return feat + F.conv2d(upd, mod.out_proj.weight[:, :, None, None],
+                           mod.out_proj.bias)
+
+
+# (5, 7): the small-map path; (80, 72): >= 4096 pixels, the channel-loop
+# statistics under no_grad. Offset: LayerNorm's statistics must hold for
+# features far from zero mean.
+@pytest.mark.parametrize('size', [(5, 7), (80, 72)])
+@pytest.mark.parametrize('grad', [False, True])
+def test_inject_matches_reference(size, grad):
+    torch.manual_seed(0)
+    model = _glgf(inject_heads=2)
+    _perturb_injections(model)
+    mod = model.injections['1']
+    nn.init.normal_(mod.feat_norm.weight, 1.0, 0.2)
+    nn.init.normal_(mod.feat_norm.bias, 0.0, 0.2)
+    hw = (2, 3)
+    prior = model(*_inputs(hw=hw), hw).detach()
+    feat = (_feat(1, size=size) * 2 + 3).repeat(2, 1, 1, 1)
+    feat[1] = feat[1].flip(-1)
+    prior = torch.cat([prior, prior.flip(1)])
+    with torch.set_grad_enabled(grad):
+        feat_a = feat.clone().requires_grad_(grad)
+        feat_b = feat.clone().requires_grad_(grad)
+        out = model.inject(1, feat_a, prior, hw)
+        ref = _reference_inject(mod, feat_b, prior, hw, heads=2)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    if grad:
+        weight = torch.randn_like(out)
+        grads = torch.autograd.grad((out * weight).sum(),
+                                    [feat_a, mod.kv_proj.weight])
+        grads_ref = torch.autograd.grad((ref * weight).sum(),
+                                        [feat_b, mod.kv_proj.weight])
+        for got, want in zip(grads, grads_ref):
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
 def test_shape_errors():

@@ -88,9 +88,25 @@ def test_default_map_separates_classes_and_is_balanced(num_classes,
         for row in table:
             counts = torch.bincount(row, minlength=num_experts)
             assert int(counts.max() - counts.min()) <= 1
-    # The default table is deterministic.
-    assert torch.equal(default_expert_map(8, num_classes, num_experts),
-                       default_expert_map(8, num_classes, num_experts))
+    # The default table does not depend on the global random state.
+    torch.manual_seed(0)
+    first = default_expert_map(8, num_classes, num_experts)
+    torch.manual_seed(1)
+    assert torch.equal(default_expert_map(8, num_classes, num_experts), first)
+
+
+def test_default_map_follows_the_documented_rule():
+    # 5 classes, 3 experts: D = 2 base-3 digits (d0, d1) = (0,0), (1,0),
+    # (2,0), (0,1), (1,1); prefix sums (d0, d0 + d1) mod 3. Layer k reads
+    # prefix k mod 2 shifted by k // 2.
+    expected = torch.tensor([[0, 1, 2, 0, 1],
+                             [0, 1, 2, 1, 2],
+                             [1, 2, 0, 1, 2],
+                             [1, 2, 0, 2, 0]])
+    assert torch.equal(default_expert_map(4, 5, 3), expected)
+    # N <= C: every class on its own expert, shifted by one per layer.
+    assert torch.equal(default_expert_map(3, 3, 4),
+                       torch.tensor([[0, 1, 2], [1, 2, 3], [2, 3, 0]]))
 
 
 def test_default_map_single_expert_and_router_default():

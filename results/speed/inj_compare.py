@@ -1,10 +1,16 @@
 """GLGF injection into the 8 routed layers (dim-48 SLERNet shapes), before
-(HEAD's PriorInjection) and after, same process, interleaved, fastest of 5."""
-import sys, time, torch
-sys.path.insert(0, __import__('os').path.dirname(__file__))
+(PriorInjection of commit 1fc59f1, read from git) and after, same process,
+interleaved, fastest of 5. Run from the repository root."""
+import subprocess, time, types, torch
 import sler_ir_mm  # noqa
 from sler_ir_mm.models.necks.glgf import PriorInjection as New
-from glgf_before import PriorInjection as Old
+_src = subprocess.run(
+    ['git', 'show', '1fc59f1:sler_ir_mm/models/necks/glgf.py'],
+    check=True, capture_output=True, text=True).stdout.replace(
+        '@MODELS.register_module()', '@MODELS.register_module(force=True)')
+_old = types.ModuleType('glgf_before')
+exec(compile(_src, 'glgf_before.py', 'exec'), _old.__dict__)
+Old = _old.PriorInjection
 torch.set_num_threads(2); torch.manual_seed(0)
 layers = [(48,1,1),(96,2,2),(192,4,4),(384,8,8),(192,4,4),(96,2,2),(96,1,1),(96,1,1)]
 prior = torch.randn(1, 49, 256)

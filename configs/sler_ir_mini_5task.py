@@ -17,6 +17,7 @@ _base_ = [
     './_base_/datasets/mini_5task.py',
     './_base_/schedules/sler_ir_two_stage.py',
 ]
+from sler_ir_mm.engine.schedules import with_stage_epochs
 
 # The tower: 64 x 64 views, 2 blocks of width 32, 8 x 8 patches.
 _tower = dict(
@@ -68,22 +69,21 @@ model = dict(
 del _tower
 
 # 240 samples per epoch: 6 epochs of stage 1 at batch 8 (180 iterations),
-# 16 epochs of stage 2 at batch 16 (240 iterations).
+# 16 epochs of stage 2 at batch 16 (240 iterations). The schedule's epochs
+# change through with_stage_epochs only (the switch hook, the cosine
+# periods and the loop follow).
 stage1_epochs = 6
 stage2_epochs = 16
 stage2_batch_size = 16
 max_epochs = stage1_epochs + stage2_epochs
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+_schedule = with_stage_epochs(_base_, stage1_epochs, stage2_epochs,
+                              stage2_batch_size)
+train_cfg = _schedule['train_cfg']
+param_scheduler = _schedule['param_scheduler']
+custom_hooks = _schedule['custom_hooks']
+del _schedule, with_stage_epochs
 # A larger learning rate than the paper's 2e-4 for the short budget.
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = dict(periods=[stage1_epochs, stage2_epochs])
-custom_hooks = [
-    dict(
-        type='RoutingStageSwitchHook',
-        switch_epoch=stage1_epochs,
-        train_batch_size=stage2_batch_size),
-    dict(type='RouteDiagnosticsHook', per_task=16),
-]
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=6, max_keep_ckpts=3))
 log_processor = dict(window_size=10)

@@ -51,8 +51,9 @@ from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
     cached_encoder_path, check_recipe, classify_tiles,
     pretrain_degradation_encoder, read_encoder_meta, recipe_key)
 from sler_ir_mm.datasets import task_subsets  # noqa: E402
-from sler_ir_mm.utils import set_data_root  # noqa: E402
-from sler_ir_mm.utils.dataset_check import quiet_metainfo_notices  # noqa
+from sler_ir_mm.datasets import set_data_root  # noqa: E402
+from sler_ir_mm.datasets.dataset_check import quiet_metainfo_notices  # noqa
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 DEFAULT_CACHE = 'checkpoints/degradation_encoders'
 
@@ -60,7 +61,8 @@ DEFAULT_CACHE = 'checkpoints/degradation_encoders'
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Pretrain a degradation encoder (open_clip tower + '
-        'learnable per-degradation prototypes)')
+        'learnable per-degradation prototypes)',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='SLER-IR config')
     parser.add_argument(
         '--out', help='output checkpoint (default: the config\'s cache '
@@ -241,4 +243,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

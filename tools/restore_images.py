@@ -42,13 +42,16 @@ from mmengine.config import DictAction  # noqa: E402
 
 from sler_ir_mm.apis import IMAGE_EXTENSIONS  # noqa: E402
 from sler_ir_mm.apis import init_restorer, restore_image  # noqa: E402
+from sler_ir_mm.utils.cli import (TRACEBACK_EPILOG, run_main,  # noqa: E402
+                                  show_traceback)
 
 _GLOB_CHARS = '*?['
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Restore images (any size, gray/RGB/RGBA, 8/16 bit)')
+        description='Restore images (any size, gray/RGB/RGBA, 8/16 bit)',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -222,6 +225,8 @@ def main(argv=None) -> int:
         model = init_restorer(args.config, args.checkpoint, device,
                               args.cfg_options)
     except (RuntimeError, ValueError, KeyError, OSError) as e:
+        if show_traceback():
+            raise
         # A bad device, config or checkpoint: say so without a traceback.
         raise SystemExit(f'cannot build the model: {e}')
     num_experts = getattr(
@@ -269,4 +274,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -31,10 +31,17 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.utils import (CheckpointMismatchError,  # noqa: E402
-                              check_checkpoint_matches, format_results_table,
-                              set_data_root, summarize_metrics,
-                              prepare_cpu_distributed)
+from sler_ir_mm.datasets import set_data_root  # noqa: E402
+from sler_ir_mm.engine import (CheckpointMismatchError,  # noqa: E402
+                               UnreadableCheckpointError,
+                               check_checkpoint_matches,
+                               prepare_cpu_distributed)
+from sler_ir_mm.engine.checkpoint_check import (  # noqa: E402
+    check_is_checkpoint)
+from sler_ir_mm.evaluation import (format_results_table,  # noqa: E402
+                                   summarize_metrics)
+from sler_ir_mm.utils.cli import (TRACEBACK_EPILOG, run_main,  # noqa: E402
+                                  show_traceback)
 
 
 class CollectTestMetrics(Hook):
@@ -51,7 +58,8 @@ class CollectTestMetrics(Hook):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (evaluate) a model')
+    parser = argparse.ArgumentParser(
+        description='Test (evaluate) a model', epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='test config file path')
     parser.add_argument(
         'checkpoint', nargs='?', help='checkpoint file (not with '
@@ -157,6 +165,25 @@ def report(runner, metrics: dict, out: str = None) -> None:
             json.dump(metrics, f, indent=2)
 
 
+def check_checkpoint(model, path: str) -> None:
+    """Refuse a checkpoint that is not one, or does not fit the model (as
+    tools/train.py does): --no-strict-load is offered for a mismatch only.
+    """
+    try:
+        check_is_checkpoint(path)
+        check_checkpoint_matches(model, path)
+    except UnreadableCheckpointError as err:
+        if show_traceback():
+            raise
+        raise SystemExit(f'{err}\nNothing was evaluated.')
+    except CheckpointMismatchError as err:
+        if show_traceback():
+            raise
+        raise SystemExit(
+            f'{err}\nNothing was evaluated. To evaluate with only the '
+            'matching weights on purpose, pass --no-strict-load.')
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
@@ -164,12 +191,7 @@ def main(argv=None) -> dict:
     if cfg.load_from and not args.no_strict_load:
         # MMEngine would load a mismatching checkpoint with warnings only
         # and report the scores of a partly random model.
-        try:
-            check_checkpoint_matches(runner.model, cfg.load_from)
-        except CheckpointMismatchError as err:
-            raise SystemExit(
-                f'{err}\nNothing was evaluated. To evaluate with only the '
-                'matching weights on purpose, pass --no-strict-load.')
+        check_checkpoint(runner.model, cfg.load_from)
     collector = CollectTestMetrics()
     runner.register_hook(collector)
     runner.test()
@@ -180,4 +202,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

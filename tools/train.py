@@ -3,6 +3,7 @@
 Examples::
 
     python tools/train.py configs/smoke/sler_ir_smoke.py
+    python tools/train.py configs/sler_ir_mini_5task.py --stage-epochs 2 4   # shorter
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume          # latest ckpt
     python tools/train.py CONFIG --resume work_dirs/run1/iter_400.pth        # a given ckpt
     bash tools/dist_train.sh CONFIG 8                                        # 8 GPUs
@@ -25,15 +26,23 @@ import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.engine import NonFiniteLossError  # noqa: E402
-from sler_ir_mm.utils import (CheckpointMismatchError,  # noqa: E402
-                              check_checkpoint_matches, checkpoint_to_load,
-                              resume_hint, UnreadableCheckpointError,
-                              set_data_root, prepare_cpu_distributed)
+from sler_ir_mm.datasets import set_data_root  # noqa: E402
+from sler_ir_mm.engine import (CheckpointMismatchError,  # noqa: E402
+                               NonFiniteLossError, UnreadableCheckpointError,
+                               check_checkpoint_matches, checkpoint_to_load,
+                               prepare_cpu_distributed, resume_hint)
+from sler_ir_mm.engine.checkpoint_check import (  # noqa: E402
+    check_is_checkpoint)
+from sler_ir_mm.engine.schedules import (StageScheduleError,  # noqa: E402
+                                         read_stage_epochs,
+                                         set_stage_epochs)
+from sler_ir_mm.utils.cli import (TRACEBACK_EPILOG, run_main,  # noqa: E402
+                                  show_traceback)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = argparse.ArgumentParser(
+        description='Train a model', epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
         '--work-dir',
@@ -62,6 +71,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--data-root',
         help='read every dataset of the config from this folder instead of '
         'the config\'s data_root (e.g. where your all-in-one data lives)')
+    parser.add_argument(
+        '--stage-epochs',
+        nargs=2,
+        type=int,
+        metavar=('STAGE1', 'STAGE2'),
+        help='train the two stages of a two-stage config for these many '
+        'epochs: the stage switch, the restarted cosine and the end of '
+        'training follow (applied after --cfg-options)')
+    parser.add_argument(
+        '--stage2-batch-size',
+        type=int,
+        metavar='N',
+        help='batch size per process from the stage switch on (the switch '
+        "hook's train_batch_size; e.g. half of it on 2 processes)")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -107,6 +130,14 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.stage_epochs is not None or args.stage2_batch_size is not None:
+        flag = '--stage-epochs' if args.stage_epochs else '--stage2-batch-size'
+        try:
+            epochs = args.stage_epochs or read_stage_epochs(cfg)[:2]
+            set_stage_epochs(cfg, *epochs,
+                             stage2_batch_size=args.stage2_batch_size)
+        except StageScheduleError as err:
+            raise SystemExit(f'{flag}: {err}')
     if args.data_root is not None:
         try:
             set_data_root(cfg, args.data_root)
@@ -148,14 +179,19 @@ def check_checkpoint(runner: Runner, cfg: Config) -> None:
                                   cfg.get('resume', False), runner.work_dir)
         if path is None:
             return
+        check_is_checkpoint(path)
         check_checkpoint_matches(runner.model, path)
     except UnreadableCheckpointError as err:
+        if show_traceback():
+            raise
         hint = '' if 'resume from' in str(err) else (
             '; ' + resume_hint(runner.work_dir, exclude=osp.abspath(path))
             if cfg.get('resume', False) else '')
         raise SystemExit(f'{source}: {err}{hint}\nNothing was loaded and '
                          'training did not start.')
     except CheckpointMismatchError as err:
+        if show_traceback():
+            raise
         raise SystemExit(
             f'{source}: {err}\nNothing was loaded and training did not '
             'start. To load only the matching weights on purpose, pass '
@@ -171,10 +207,12 @@ def main(argv=None) -> None:
     try:
         runner.train()
     except NonFiniteLossError:
+        if show_traceback():
+            raise
         # FiniteLossGuardHook has logged what went wrong (console and log
-        # file); the traceback would only repeat it.
+        # file); the message would only repeat it.
         raise SystemExit(1)
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

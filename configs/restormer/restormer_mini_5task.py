@@ -4,6 +4,7 @@
 # restarted cosine schedule; no routing, encoders or GLGF.
 #   python tools/train.py configs/restormer/restormer_mini_5task.py
 _base_ = ['../sler_ir_mini_5task.py']
+from sler_ir_mm.engine.schedules import two_stage_schedule
 
 model = dict(
     _delete_=True,
@@ -23,11 +24,10 @@ model = dict(
     data_preprocessor=dict(
         type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
 # Only the batch size changes at the switch.
-custom_hooks = [
-    dict(
-        type='RoutingStageSwitchHook',
-        switch_epoch={{_base_.stage1_epochs}},
-        train_batch_size={{_base_.stage2_batch_size}},
-        switch_model_stage=False),
-]
+custom_hooks = two_stage_schedule(
+    _base_.stage1_epochs,
+    _base_.stage2_epochs,
+    _base_.stage2_batch_size,
+    switch_model_stage=False)['custom_hooks']
+del two_stage_schedule
 model_wrapper_cfg = None

@@ -3,6 +3,7 @@
 # RoutingStageSwitchHook, with per-set PSNR/SSIM validation.
 # Make the data with `python tests/helpers/make_smoke_pairs.py data/smoke_pairs`.
 _base_ = '../_base_/default_runtime.py'
+from sler_ir_mm.engine.schedules import two_stage_schedule
 
 data_root = 'data/smoke_pairs'
 tasks = ('noise', 'dark')
@@ -98,31 +99,30 @@ val_evaluator = [[
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=2)
+# Both stages through the project's two-stage schedule: one cosine per
+# stage (the learning rate restarts at the stage switch), the switch to
+# stage 2 and to batch 8; validation after every other epoch.
+_schedule = two_stage_schedule(
+    stage1_epochs,
+    stage2_epochs,
+    stage2_batch_size=8,
+    extra_hooks=[dict(type='RouteDiagnosticsHook', per_task=4,
+                      batch_size=4)])
+train_cfg = dict(_schedule['train_cfg'], val_interval=2)
+param_scheduler = _schedule['param_scheduler']
+custom_hooks = _schedule['custom_hooks']
+del _schedule, two_stage_schedule
 val_cfg = dict(type='MultiValLoop')
 test_cfg = dict(type='MultiTestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999)))
-# One cosine per stage: the learning rate restarts at the stage switch.
-param_scheduler = dict(
-    type='CosineRestartLR',
-    by_epoch=True,
-    periods=[stage1_epochs, stage2_epochs],
-    restart_weights=[1.0, 1.0],
-    eta_min=1e-6)
 # Under DDP (tools/dist_train.sh): a step trains only the experts its samples
 # took, and stage 2 freezes the routing path, so some parameters get no
 # gradient in a step.
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel', find_unused_parameters=True)
-custom_hooks = [
-    dict(type='RoutingStageSwitchHook', switch_epoch=stage1_epochs,
-         train_batch_size=8),
-    dict(type='RouteDiagnosticsHook', per_task=4, batch_size=4),
-]
 
 default_hooks = dict(
     logger=dict(interval=1),

@@ -29,7 +29,7 @@ from mmengine.runner import load_checkpoint
 
 from sler_ir_mm.datasets.mini_benchmark import load_photo
 from sler_ir_mm.datasets.synthetic_degradations import DEGRADATIONS
-from sler_ir_mm.utils.route_stats import format_path, path_histogram
+from sler_ir_mm.evaluation.route_stats import format_path, path_histogram
 
 PHOTOS = ('clock', 'cell', 'page', 'colorwheel')
 SIZE, SHORT, PER_PHOTO = 128, 256, 3

@@ -18,6 +18,7 @@ degradations on scikit-image's sample photos.
 """
 from .bad_samples import set_on_error
 from .clean_image_dataset import CleanImageDataset
+from .data_root import set_data_root
 from .dataset_degradation_views import DatasetDegradationViews
 from .degradation_pair_dataset import GT_NAME_PRESETS, DegradationPairDataset
 from .mini_benchmark import (MINI_LAYOUT, build_mini_benchmark,
@@ -39,5 +40,5 @@ __all__ = [
     'SyntheticDegradationDataset', 'TASK_LABELS',
     'TEST_NOISE_SIGMAS', 'THREE_TASKS', 'TRAIN_NOISE_SIGMAS',
     'UnreadableImageError', 'build_mini_benchmark', 'mini_benchmark_dataset',
-    'probe_samples', 'set_on_error', 'stable_hash', 'task_subsets'
+    'probe_samples', 'set_data_root', 'set_on_error', 'stable_hash', 'task_subsets'
 ]

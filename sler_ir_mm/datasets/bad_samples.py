@@ -19,9 +19,12 @@ or dataset config at once, e.g. in a config file::
 """
 import copy
 import logging
-from typing import Any, Iterable, List, Optional, Set
+from typing import Any, Iterable, List, Set
 
 from mmengine.logging import print_log
+
+from ..utils.errors import SLERIRError
+from .config_walk import walk_config
 
 ON_ERROR_CHOICES = ('raise', 'skip')
 # Transforms (registered names) that take ``on_error``.
@@ -32,12 +35,17 @@ SKIPPABLE_TRANSFORMS = ('LoadImageFromFileChecked', 'CheckPairedSize')
 _reported: Set[str] = set()
 
 
+class OnErrorSettingError(SLERIRError, ValueError):
+    """``on_error`` is unknown, or ``'skip'`` is set where it cannot be
+    (a test set), or there is nothing to set."""
+
+
 def check_on_error(owner: str, on_error: str) -> None:
-    """Raise a ValueError naming ``owner`` unless ``on_error`` is one of
-    ``ON_ERROR_CHOICES``."""
+    """Raise an :class:`OnErrorSettingError` (a ``ValueError``) naming
+    ``owner`` unless ``on_error`` is one of ``ON_ERROR_CHOICES``."""
     if on_error not in ON_ERROR_CHOICES:
-        raise ValueError(f'{owner}: on_error must be one of '
-                         f'{ON_ERROR_CHOICES}, got {on_error!r}')
+        raise OnErrorSettingError(f'{owner}: on_error must be one of '
+                                  f'{ON_ERROR_CHOICES}, got {on_error!r}')
 
 
 def report_skipped(problem: str) -> None:
@@ -83,30 +91,11 @@ def check_no_skip_in_test(transforms: Iterable[Any], test_mode: bool,
         if getattr(t, 'on_error', None) == 'skip'
     ]
     if skipping:
-        raise ValueError(
+        raise OnErrorSettingError(
             f'{dataset}: test_mode=True, but {", ".join(skipping)} has '
             "on_error='skip'; skipping is for training only (a test set "
             "scores every image): use on_error='raise' and fix or remove "
             'the file it names')
-
-
-def _set(node: Any, on_error: str, changed: List[str], where: str,
-         test_where: Optional[str]) -> None:
-    if isinstance(node, dict):
-        if node.get('test_mode', False):
-            test_where = where
-        if _transform_name(node) in SKIPPABLE_TRANSFORMS:
-            if on_error == 'skip' and test_where is not None:
-                raise ValueError(
-                    f"set_on_error: {test_where} has test_mode=True; "
-                    "on_error='skip' is for training datasets only")
-            node['on_error'] = on_error
-            changed.append(where)
-        for key, value in node.items():
-            _set(value, on_error, changed, f'{where}.{key}', test_where)
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            _set(value, on_error, changed, f'{where}[{i}]', test_where)
 
 
 def set_on_error(cfg: Any, on_error: str, where: str = 'cfg') -> Any:
@@ -123,16 +112,30 @@ def set_on_error(cfg: Any, on_error: str, where: str = 'cfg') -> Any:
         The changed copy (the input is left as it was).
 
     Raises:
-        ValueError: ``on_error`` is unknown, ``'skip'`` reaches a
-            ``test_mode=True`` dataset, or there is no such transform (the
-            switch would do nothing).
+        OnErrorSettingError: (a ``ValueError``) ``on_error`` is unknown,
+            ``'skip'`` reaches a ``test_mode=True`` dataset, or there is no
+            such transform (the switch would do nothing).
     """
     check_on_error('set_on_error', on_error)
     cfg = copy.deepcopy(cfg)
     changed: List[str] = []
-    _set(cfg, on_error, changed, where, None)
+    for item in walk_config(cfg, where):
+        if _transform_name(item.node) not in SKIPPABLE_TRANSFORMS:
+            continue
+        if on_error == 'skip':
+            # The dataset (or any dict) around it that runs in test mode.
+            tests = [
+                n.path for n in (*item.parents, item)
+                if n.node.get('test_mode', False)
+            ]
+            if tests:
+                raise OnErrorSettingError(
+                    f"set_on_error: {tests[-1]} has test_mode=True; "
+                    "on_error='skip' is for training datasets only")
+        item.node['on_error'] = on_error
+        changed.append(item.path)
     if not changed:
-        raise ValueError(
+        raise OnErrorSettingError(
             f'set_on_error: {where} has no {" or ".join(SKIPPABLE_TRANSFORMS)}'
             ' in its pipelines, so on_error cannot be set')
     return cfg

@@ -20,6 +20,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import logging
 import math
 import os
 import os.path as osp
@@ -30,6 +31,9 @@ import torch
 from mmengine.logging import print_log
 from mmagic.registry import DATASETS, MODELS
 from tqdm import tqdm
+
+from sler_ir_mm.utils.checkpoint_io import (CheckpointReadError,
+                                          load_checkpoint_file)
 
 __all__ = [
     'RECIPE_VERSION', 'check_recipe', 'recipe_key', 'cached_encoder_path',
@@ -184,10 +188,17 @@ def pretrain_degradation_encoder(recipe: dict,
         classifier.parameters(), lr=recipe['lr'],
         weight_decay=recipe['weight_decay'])
     start, elapsed = 0, 0.0
+    state = None
     if osp.isfile(resume_file):
-        state = torch.load(resume_file, map_location='cpu',
-                           weights_only=True)
-        if state.get('recipe_key') == key:
+        try:
+            state = load_checkpoint_file(resume_file, 'resume state')
+        except CheckpointReadError as err:
+            # Written atomically, so this is damage from outside: the run
+            # can only start over, and says so.
+            print_log(f'degradation encoder: {err}; starting over',
+                      'current', level=logging.WARNING)
+    if state is not None:
+        if isinstance(state, dict) and state.get('recipe_key') == key:
             classifier.load_state_dict(state['model'])
             optimizer.load_state_dict(state['optimizer'])
             start, elapsed = int(state['iter']), float(state['elapsed'])
@@ -252,8 +263,8 @@ def pretrain_degradation_encoder(recipe: dict,
 def read_encoder_meta(path: str) -> Optional[dict]:
     """The ``meta`` of a file this module wrote; None for any other file."""
     try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:  # noqa: BLE001  (not ours, or not a checkpoint)
+        obj = load_checkpoint_file(path)
+    except (FileNotFoundError, CheckpointReadError):  # not ours
         return None
     meta = obj.get('meta') if isinstance(obj, dict) else None
     if not isinstance(meta, dict) or meta.get('producer') != PRODUCER:

@@ -11,6 +11,7 @@ from sler_ir_mm.apis import restore_image
 from sler_ir_mm.apis.inference import _prior_for_region
 from sler_ir_mm.datasets.transforms.load_image_from_file_checked import \
     UnreadableImageError
+from sler_ir_mm.models.restorers import restore_plan
 
 SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
@@ -263,10 +264,11 @@ def test_tiled_matches_untiled_with_an_active_prior(sler_files, monkeypatch):
         return psnr(tiled.image, whole.image)
 
     real = tiled_psnr()
-    monkeypatch.setattr(inference, '_prior_for_region',
+    # The model's restore plan resamples the prior (SLERRestorer.plan_restore).
+    monkeypatch.setattr(restore_plan, 'prior_for_region',
                         lambda prior, *args: prior)
     unresampled = tiled_psnr()
-    monkeypatch.setattr(inference, '_prior_for_region',
+    monkeypatch.setattr(restore_plan, 'prior_for_region',
                         lambda *args: _prior_for_region(*args).flip(1))
     mirrored = tiled_psnr()
     monkeypatch.undo()
@@ -310,3 +312,33 @@ def test_restore_with_route_checks_its_prior(sler):
     with pytest.raises(ValueError, match='no GLGF'):
         no_glgf.restore_with_route(inputs, routing, encoded.prior,
                                    encoded.grid_hw)
+
+
+def test_plain_models_pad_to_their_backbones_size_divisor(restormer):
+    from types import SimpleNamespace
+
+    # MMagic's Restormer states no size_divisor: the default multiple.
+    assert not hasattr(restormer.generator, 'size_divisor')
+    assert inference._plain_multiple(restormer) == 8
+    assert inference._plain_multiple(
+        SimpleNamespace(generator=SimpleNamespace(size_divisor=16))) == 16
+
+    class Plain(torch.nn.Module):
+        """A plain restorer whose backbone works at multiples of 16."""
+
+        def __init__(self):
+            super().__init__()
+            self.generator = SimpleNamespace(size_divisor=16)
+            self.sizes = []
+
+        def forward_tensor(self, x):
+            self.sizes.append(tuple(x.shape[-2:]))
+            return x
+
+    plain = Plain()
+    img = make_image(17, 30)
+    result = restore_image(plain, img)
+    assert plain.sizes == [(32, 32)] and result.route is None
+    np.testing.assert_array_equal(result.image, img)
+    with pytest.raises(TypeError, match='plan_restore'):
+        restore_image(torch.nn.Identity(), img)

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmagic.registry import DATASETS, MODELS
 
 from sler_ir_mm.datasets import TASK_LABELS
-from sler_ir_mm.utils import set_data_root
+from sler_ir_mm.datasets import set_data_root
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(

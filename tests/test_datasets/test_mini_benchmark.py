@@ -10,7 +10,7 @@ from mmagic.registry import DATASETS
 
 from sler_ir_mm.datasets import TASK_LABELS, build_mini_benchmark
 from sler_ir_mm.datasets import mini_benchmark as mb
-from sler_ir_mm.utils import set_data_root
+from sler_ir_mm.datasets import set_data_root
 
 
 @pytest.fixture(scope='module')

@@ -102,3 +102,20 @@ def test_cached_build_and_foreign_files(tmp_path):
         ensure_pretrained_encoder(other, cache)
     with open(foreign, 'rb') as f:
         assert f.read() == b'not ours'
+
+
+def test_damaged_resume_state_starts_over_and_says_so(tmp_path, caplog):
+    out = str(tmp_path / 'enc.pth')
+    with open(out + '.resume.pth', 'wb') as f:
+        f.write(b'PK\x03\x04 not a checkpoint')
+    meta = pretrain_degradation_encoder(tiny_recipe(iters=2),
+                                        out, progress=False)
+    assert meta['recipe_key'] == recipe_key(tiny_recipe(iters=2))
+    whole = str(tmp_path / 'whole.pth')
+    pretrain_degradation_encoder(tiny_recipe(iters=2), whole, progress=False)
+    a, b = weights(out), weights(whole)
+    assert all(torch.equal(a['state_dict'][k], b['state_dict'][k])
+               for k in a['state_dict'])
+    # A file that is no checkpoint is not ours: no meta, no exception.
+    assert read_encoder_meta(out + '.resume.pth') is None \
+        or not osp.exists(out + '.resume.pth')

@@ -49,6 +49,53 @@ def test_every_row_config_is_shipped(tool, repo_root):
         assert osp.isfile(osp.join(repo_root, row.config)), row
 
 
+def test_the_rows_are_the_metafile_s(tool, repo_root):
+    """Every model of metafile.yml with a Study entry is a row, with its
+    config, in the file's order; degraded_input scores the inputs of the
+    sler_ir row's data."""
+    import yaml
+    with open(osp.join(repo_root, 'metafile.yml')) as f:
+        models = [m for m in yaml.safe_load(f)['Models'] if m.get('Study')]
+    rows = tool.ROWS
+    assert [(r.name, r.config) for r in rows[1:]] == [
+        (m['Study']['Row'], m['Config']) for m in models
+    ]
+    assert rows[0] == tool.Row('degraded_input', 'Degraded input',
+                               tool.row_by_name('sler_ir').config, '-',
+                               trained=False, routed=False)
+    assert [r.name for r in rows if not r.routed] == [
+        'degraded_input', 'restormer'
+    ]
+    assert tool.row_by_name('wo_glgf').paper == 'Table 4'
+    assert tool.row_by_name('sler_ir').label == \
+        'SLER-IR (C=3, GLGF, L1 + L_HC)'
+
+
+def test_a_metafile_without_good_study_rows(tool, tmp_path):
+    def metafile(*studies):
+        path = tmp_path / 'metafile.yml'
+        path.write_text(json.dumps(dict(Models=[
+            dict(Name=f'm{i}', Config=f'c{i}.py', Study=study)
+            for i, study in enumerate(studies)
+        ])))
+        return str(path)
+
+    rows = tool.load_rows(metafile(dict(Row='sler_ir', Label='S'),
+                                   dict(Row='x', Label='X', Default=False)))
+    assert [(r.name, r.config, r.default) for r in rows] == [
+        ('degraded_input', 'c0.py', True), ('sler_ir', 'c0.py', True),
+        ('x', 'c1.py', False)
+    ]
+    with pytest.raises(ValueError, match="'m1' has no 'Label'"):
+        tool.load_rows(metafile(dict(Row='sler_ir', Label='S'),
+                                dict(Row='x')))
+    with pytest.raises(ValueError, match='distinct names'):
+        tool.load_rows(metafile(dict(Row='sler_ir', Label='S'),
+                                dict(Row='sler_ir', Label='T')))
+    with pytest.raises(ValueError, match="include 'sler_ir'"):
+        tool.load_rows(metafile(dict(Row='x', Label='X')))
+
+
 def test_dry_run_prints_equal_budget_commands(tool, repo_root, capsys,
                                               monkeypatch):
     monkeypatch.chdir(repo_root)
@@ -60,15 +107,15 @@ def test_dry_run_prints_equal_budget_commands(tool, repo_root, capsys,
         '--stage2-epochs', '3', '--seed', '7'
     ]) == []
     printed = capsys.readouterr().out
-    budget = ("train_cfg.max_epochs=5 train_cfg.val_interval=5 "
-              "'param_scheduler.periods=[2,3]' custom_hooks.0.switch_epoch=2 "
-              'randomness.seed=7')
+    # The stage epochs through train.py's --stage-epochs (set_stage_epochs
+    # finds the hook and the schedule), not through list indices.
+    budget = '--stage-epochs 2 3 --cfg-options randomness.seed=7'
     assert ('python tools/train.py configs/restormer/restormer_mini_5task.py'
-            f' --work-dir {out}/restormer --cfg-options ' + budget
-            in printed)
+            f' --work-dir {out}/restormer ' + budget in printed)
     assert ('python tools/train.py configs/ablations/mini/'
-            f'sler_ir_mini_5task_c4.py --work-dir {out}/c4 '
-            '--cfg-options ' + budget in printed)
+            f'sler_ir_mini_5task_c4.py --work-dir {out}/c4 ' + budget
+            in printed)
+    assert 'custom_hooks' not in printed
     assert ('python tools/test.py configs/ablations/mini/'
             f'sler_ir_mini_5task_c4.py {out}/c4/epoch_5.pth' in printed)
     assert 'route_stats.py configs/ablations/mini/sler_ir_mini_5task_c4.py' \

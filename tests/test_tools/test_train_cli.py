@@ -117,3 +117,23 @@ def test_launcher_choices(train_tool, repo_root):
         args = train_tool.parse_args(
             [osp.join(repo_root, SMOKE_CFG), '--launcher', launcher])
         assert train_tool.build_config(args).launcher == launcher
+
+
+def test_stage_flags_set_the_schedule(train_tool, repo_root):
+    mini = osp.join(repo_root, 'configs', 'sler_ir_mini_5task.py')
+    from sler_ir_mm.engine.schedules import read_stage_epochs
+    cfg = train_tool.build_config(
+        train_tool.parse_args([mini, '--stage2-batch-size', '8']))
+    assert tuple(read_stage_epochs(cfg)) == (6, 16, 8, 8)
+    cfg = train_tool.build_config(
+        train_tool.parse_args(
+            [mini, '--stage-epochs', '2', '3', '--stage2-batch-size', '4']))
+    assert tuple(read_stage_epochs(cfg)) == (2, 3, 8, 4)
+    assert cfg.train_cfg.max_epochs == 5
+    with pytest.raises(SystemExit, match='--stage2-batch-size'):
+        train_tool.build_config(
+            train_tool.parse_args([mini, '--stage2-batch-size', '0']))
+    with pytest.raises(SystemExit, match='--stage2-batch-size'):
+        train_tool.build_config(
+            train_tool.parse_args([osp.join(repo_root, SMOKE_CFG),
+                                   '--stage2-batch-size', '4']))

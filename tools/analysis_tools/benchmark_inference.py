@@ -32,6 +32,7 @@ from mmagic.registry import MODELS
 from mmengine.registry import init_default_scope
 
 from sler_ir_mm.models.restorers.sler_restorer import pad_to_multiple
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main
 
 BACKBONE = dict(
     dim=48,
@@ -148,7 +149,8 @@ def mixed_batch(model, batch: int, size: int, repeat: int, device,
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=TRACEBACK_EPILOG)
     parser.add_argument('--sizes', type=int, nargs='+', default=[256, 512])
     parser.add_argument('--variants', nargs='+',
                         default=['clip2', 'clip1', 'daclip'],
@@ -260,4 +262,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

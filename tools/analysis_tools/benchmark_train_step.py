@@ -37,13 +37,16 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
+
 NUM_TASKS = 5
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Training-step and inference time of a config\'s model '
-        'against its baseline')
+        'against its baseline',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument('--config', default='configs/sler_ir_5task.py')
     parser.add_argument(
         '--baseline', default='configs/restormer/restormer_5task.py')
@@ -211,4 +214,4 @@ def main(argv=None) -> List[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

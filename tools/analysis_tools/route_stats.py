@@ -58,13 +58,14 @@ from tqdm import tqdm  # noqa: E402
 
 from sler_ir_mm.datasets.probe_samples import probe_samples  # noqa: E402
 
-from sler_ir_mm.utils.data_root import set_data_root  # noqa: E402
-from sler_ir_mm.utils.dataset_check import (  # noqa: E402
+from sler_ir_mm.datasets.data_root import set_data_root  # noqa: E402
+from sler_ir_mm.datasets.dataset_check import (  # noqa: E402
     iter_dataset_cfgs, quiet_metainfo_notices)
-from sler_ir_mm.utils.route_stats import (  # noqa: E402
+from sler_ir_mm.evaluation.route_stats import (  # noqa: E402
     center_angles, format_route_stats, format_task_routing,
     plot_cosine_matrices, plot_expert_usage, route_samples,
     routing_diagnostics, summarize_routes)
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 SPLITS = ('test', 'train')
 
@@ -72,7 +73,8 @@ SPLITS = ('test', 'train')
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Route statistics of a SLER-IR checkpoint on the test '
-        'sets of its config')
+        'sets of its config',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -301,4 +303,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -4,22 +4,14 @@ benchmark (the small-scale counterpart of the paper's Tables 2-6).
 Trains and tests, one after the other, models that differ only in what a
 row names; data, epochs, batch sizes, optimizer, schedule and seed are
 those of ``configs/sler_ir_mini_5task.py`` for every row (or the shorter
-budget given with ``--stage1-epochs`` / ``--stage2-epochs``):
+budget given with ``--stage1-epochs`` / ``--stage2-epochs``, which the
+rows' training gets as ``tools/train.py --stage-epochs``).
 
-==================  ======================================================
-row                 what it is (paper table)
-==================  ======================================================
-degraded_input      the inputs themselves, scored (reference, no training)
-restormer           plain MMagic Restormer, one expert path wide (Table 2)
-sler_ir             SLER-IR: C=3, GLGF, spherical routing, L1 + L_HC
-wo_glgf             SLER-IR without GLGF (Table 4)
-classifier_l1_cls   classifier routing trained with L1 + L_cls (Table 3)
-c2, c4              2 and 4 experts per layer (Table 5; C=3 is sler_ir)
-classifier_l1       optional: classifier routing, L1 only (Table 3)
-alpha0p5, alpha2    optional: contrastive weight 0.5 and 2 (Table 6)
-hc_batch_mean       optional: the contrastive loss as one batch-mean hinge
-earlier             optional: the mini set-up before the routing fixes
-==================  ======================================================
+The rows are the models of ``metafile.yml`` with a ``Study`` entry (its
+``Row`` is the name ``--rows`` takes; ``Default: false`` leaves it out of
+the default list), in the file's order, after ``degraded_input``: the
+degraded inputs themselves, scored (the reference, no training).
+``--help`` lists them.
 
 Each row runs ``tools/train.py``, then ``tools/test.py`` on the last
 checkpoint and, for routed models, ``tools/analysis_tools/route_stats.py``;
@@ -70,28 +62,37 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 # MMagic 1.2.0 imports diffusers/torch APIs that warn on every import.
 warnings.filterwarnings('ignore', category=FutureWarning)
 
 # Importing the plugin first applies its runtime fixes (numpy 2).
 import sler_ir_mm  # noqa: F401,E402,I001
+import yaml  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from sler_ir_mm.utils.results_table import summarize_metrics  # noqa: E402
+from sler_ir_mm.engine.schedules import (StageScheduleError,  # noqa: E402
+                                         read_stage_epochs)
+from sler_ir_mm.evaluation.results_table import summarize_metrics  # noqa: E402
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join('tools', 'train.py')
 TEST = osp.join('tools', 'test.py')
 ROUTE_STATS = osp.join('tools', 'analysis_tools', 'route_stats.py')
+# The models and their study rows (next to tools/ in a clone and in the
+# package's .mim folder).
+METAFILE = osp.join(REPO, 'metafile.yml')
 # Settings that, if changed, make earlier results of a study folder
 # incomparable with new ones.
 BUDGET_KEYS = ('stage1_epochs', 'stage2_epochs', 'seed', 'cfg_options')
 
 
 class Row(NamedTuple):
-    """One model of the study.
+    """One model of the study (in metafile.yml: the model's ``Config`` and
+    its ``Study`` keys ``Row``, ``Label``, ``Table``, ``Default``,
+    ``Routed``).
 
     Attributes:
         name (str): Short name, used for ``--rows`` and the work dir.
@@ -112,32 +113,50 @@ class Row(NamedTuple):
     routed: bool = True
 
 
-MINI = 'configs/sler_ir_mini_5task.py'
-ABL = 'configs/ablations/mini/sler_ir_mini_5task_'
-ROWS = (
-    Row('degraded_input', 'Degraded input', MINI, '-', trained=False,
-        routed=False),
-    Row('restormer', 'Restormer (no routing, same active width)',
-        'configs/restormer/restormer_mini_5task.py', 'Table 2',
-        routed=False),
-    Row('sler_ir', 'SLER-IR (C=3, GLGF, L1 + L_HC)', MINI, 'Tables 2-6'),
-    Row('wo_glgf', 'SLER-IR w/o GLGF', ABL + 'wo_glgf.py', 'Table 4'),
-    Row('classifier_l1_cls', 'Classifier routing, L1 + L_cls',
-        ABL + 'classifier_l1_cls.py', 'Table 3'),
-    Row('c2', 'SLER-IR C=2', ABL + 'c2.py', 'Table 5'),
-    Row('c4', 'SLER-IR C=4', ABL + 'c4.py', 'Table 5'),
-    Row('classifier_l1', 'Classifier routing, L1',
-        ABL + 'classifier_l1.py', 'Table 3', default=False),
-    Row('alpha0p5', 'SLER-IR alpha=0.5', ABL + 'alpha0p5.py', 'Table 6',
-        default=False),
-    Row('alpha2', 'SLER-IR alpha=2', ABL + 'alpha2.py', 'Table 6',
-        default=False),
-    Row('hc_batch_mean', 'SLER-IR, L_HC as one batch-mean hinge',
-        ABL + 'hc_batch_mean.py', 'Eq. 9 literal', default=False),
-    Row('earlier', 'SLER-IR, earlier mini set-up (tower from scratch, '
-        'batch-mean L_HC, pooled balance, whole-image routing)',
-        ABL + 'earlier.py', '-', default=False),
-)
+# Scores the inputs of the test sets; it needs a config with the study's
+# data only, that of this row.
+DATA_ROW = 'sler_ir'
+
+
+def load_rows(metafile: str = METAFILE) -> Tuple[Row, ...]:
+    """The study's rows: ``degraded_input``, then each model of
+    ``metafile`` that has a ``Study`` entry, in the file's order.
+
+    Args:
+        metafile (str): The OpenMIM metafile. Default: the repository's.
+
+    Returns:
+        tuple[Row]: The rows.
+    """
+    with open(metafile, encoding='utf-8') as f:
+        models = yaml.safe_load(f).get('Models') or []
+    rows = []
+    for model in models:
+        study = model.get('Study')
+        if not study:
+            continue
+        try:
+            rows.append(
+                Row(name=study['Row'],
+                    label=study['Label'],
+                    config=model['Config'],
+                    paper=study.get('Table', '-'),
+                    default=bool(study.get('Default', True)),
+                    routed=bool(study.get('Routed', True))))
+        except KeyError as err:
+            raise ValueError(f'{metafile}: the Study entry of '
+                             f'{model.get("Name")!r} has no {err}') from None
+    names = [r.name for r in rows]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice or DATA_ROW not in names:
+        raise ValueError(f'{metafile}: the Study rows must have distinct '
+                         f'names and include {DATA_ROW!r}; they are {names}')
+    data = rows[names.index(DATA_ROW)].config
+    return (Row('degraded_input', 'Degraded input', data, '-', trained=False,
+                routed=False), ) + tuple(rows)
+
+
+ROWS = load_rows()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -145,7 +164,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train and test the SLER-IR ablations and the Restormer '
         'baseline at an equal budget on the mini benchmark, and write one '
-        'Markdown table')
+        'Markdown table',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument(
         '--rows',
         nargs='+',
@@ -236,41 +256,33 @@ def _flatten(options: Optional[dict], prefix: str = '') -> List[str]:
 
 def budget(config: str, args: argparse.Namespace) -> dict:
     """The training budget of ``config`` under ``args``: epochs of each
-    stage and the batch size of each, and the ``--cfg-options`` that set
-    it (empty when the config's own budget is used)."""
+    stage and the batch size of each, the ``tools/train.py`` arguments
+    that set it (``--stage-epochs``; none when the config's own epochs are
+    used) and the ``--cfg-options`` of the seed and the user."""
     cfg = Config.fromfile(config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    hooks = [h for h in cfg.get('custom_hooks', [])
-             if h.get('type') == 'RoutingStageSwitchHook']
-    if len(hooks) != 1:
-        raise SystemExit(f'{config}: the study needs exactly one '
-                         'RoutingStageSwitchHook in custom_hooks (it sets '
-                         f'the stage split), found {len(hooks)}')
-    hook_index = cfg.custom_hooks.index(hooks[0])
-    stage1 = int(hooks[0]['switch_epoch'])
-    stage2 = int(cfg.train_cfg.max_epochs) - stage1
-    options = []
+    try:
+        stages = read_stage_epochs(cfg)
+    except StageScheduleError as err:
+        raise SystemExit(f'{config}: {err}')
+    stage1, stage2 = stages.stage1_epochs, stages.stage2_epochs
+    train_args = []
     if args.stage1_epochs is not None or args.stage2_epochs is not None:
         stage1 = args.stage1_epochs or stage1
         stage2 = args.stage2_epochs or stage2
-        total = stage1 + stage2
-        options = [
-            _option('train_cfg.max_epochs', total),
-            _option('train_cfg.val_interval', total),
-            _option('param_scheduler.periods', [stage1, stage2]),
-            _option(f'custom_hooks.{hook_index}.switch_epoch', stage1),
-        ]
+        train_args = ['--stage-epochs', str(stage1), str(stage2)]
+    options = []
     if args.seed is not None:
         options.append(_option('randomness.seed', args.seed))
     return dict(
         stage1_epochs=stage1,
         stage2_epochs=stage2,
-        stage1_batch_size=int(cfg.train_dataloader.batch_size),
-        stage2_batch_size=int(hooks[0].get(
-            'train_batch_size', cfg.train_dataloader.batch_size)),
+        stage1_batch_size=stages.stage1_batch_size,
+        stage2_batch_size=stages.stage2_batch_size,
         seed=args.seed if args.seed is not None else cfg.get(
             'randomness', {}).get('seed'),
+        train_args=train_args,
         options=options + _flatten(args.cfg_options))
 
 
@@ -362,7 +374,7 @@ def count_params(config: str, cfg_options: Optional[dict]) -> dict:
     from mmagic.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from sler_ir_mm.utils.param_count import count_parameters
+    from sler_ir_mm.evaluation.param_count import count_parameters
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -562,7 +574,7 @@ class Study:
             work, f'epoch_{b["stage1_epochs"] + b["stage2_epochs"]}.pth')
         cmds = dict(
             train=command(TRAIN, row.config, '--work-dir', work,
-                          options=b['options']),
+                          *b['train_args'], options=b['options']),
             test=command(TEST, row.config, ckpt, '--work-dir',
                          osp.join(work, 'test'), '--out', metrics,
                          options=user))
@@ -889,4 +901,4 @@ def main(argv=None) -> List[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

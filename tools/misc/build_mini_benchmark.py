@@ -22,11 +22,13 @@ warnings.filterwarnings('ignore', category=FutureWarning)
 import sler_ir_mm  # noqa: F401,E402,I001
 from sler_ir_mm.datasets.mini_benchmark import (  # noqa: E402
     MANIFEST, build_mini_benchmark, read_manifest)
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Build the embedded 5-task mini benchmark')
+        description='Build the embedded 5-task mini benchmark',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument(
         'root', nargs='?', default='data/sler_ir_mini5',
         help='folder to create (default: data/sler_ir_mini5, the mini '
@@ -57,4 +59,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

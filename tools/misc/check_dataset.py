@@ -31,16 +31,18 @@ import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from sler_ir_mm.utils.data_root import set_data_root  # noqa: E402
-from sler_ir_mm.utils.dataset_check import (  # noqa: E402
+from sler_ir_mm.datasets.data_root import set_data_root  # noqa: E402
+from sler_ir_mm.datasets.dataset_check import (  # noqa: E402
     SPLITS, check_config_datasets, default_num_workers, format_reports,
     quiet_metainfo_notices)
+from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Check the datasets of a config (folders, pairs, image '
-        'files)')
+        'files)',
+        epilog=TRACEBACK_EPILOG)
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         '--splits',
@@ -111,4 +113,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -5,36 +5,33 @@
 # GPU: with N GPUs the total batch is N times larger.
 # It brings the runtime with it (checkpointing and logging are by epoch).
 _base_ = '../default_runtime.py'
+from sler_ir_mm.engine.schedules import two_stage_schedule
 
 stage1_epochs = 15
 stage2_epochs = 80
 stage2_batch_size = 20
 
-train_cfg = dict(
-    type='EpochBasedTrainLoop',
-    max_epochs=stage1_epochs + stage2_epochs,
-    # Validating the five test sets (GoPro has 1,111 720p images) costs
-    # hours: validate at the end; use tools/test.py for a checkpoint.
-    val_interval=stage1_epochs + stage2_epochs)
+# Validating the five test sets (GoPro has 1,111 720p images) costs hours:
+# the loop validates at the end; use tools/test.py for a checkpoint. One
+# cosine per stage: the learning rate restarts at the stage switch.
+# RouteDiagnosticsHook logs, after each stage-1 epoch, how the router
+# separates the tasks on a fixed probe of training patches. A config that
+# inherits this one sets other epochs with with_stage_epochs (see
+# configs/sler_ir_mini_5task.py), tools with set_stage_epochs
+# (tools/train.py --stage-epochs): sler_ir_mm/engine/schedules.py.
+_schedule = two_stage_schedule(
+    stage1_epochs,
+    stage2_epochs,
+    stage2_batch_size,
+    extra_hooks=[dict(type='RouteDiagnosticsHook', per_task=16)])
+train_cfg = _schedule['train_cfg']
+param_scheduler = _schedule['param_scheduler']
+custom_hooks = _schedule['custom_hooks']
+del _schedule, two_stage_schedule
+
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999)))
-# One cosine per stage: the learning rate restarts at the stage switch.
-param_scheduler = dict(
-    type='CosineRestartLR',
-    by_epoch=True,
-    periods=[stage1_epochs, stage2_epochs],
-    restart_weights=[1.0, 1.0],
-    eta_min=1e-6)
-# RouteDiagnosticsHook logs, after each stage-1 epoch, how the router
-# separates the tasks on a fixed probe of training patches.
-custom_hooks = [
-    dict(
-        type='RoutingStageSwitchHook',
-        switch_epoch=stage1_epochs,
-        train_batch_size=stage2_batch_size),
-    dict(type='RouteDiagnosticsHook', per_task=16),
-]
 # Under DDP a step trains only the experts its samples took, and stage 2
 # freezes the routing path, so some parameters get no gradient in a step.
 model_wrapper_cfg = dict(

@@ -4,10 +4,11 @@ from typing import Optional
 import numpy as np
 from mmagic.datasets.transforms import LoadImageFromFile
 from mmagic.registry import TRANSFORMS
+from sler_ir_mm.utils.errors import SLERIRError
 from ..bad_samples import check_on_error, report_skipped
 
 
-class UnreadableImageError(OSError):
+class UnreadableImageError(SLERIRError, OSError):
     """An image file exists but cannot be decoded (empty, truncated, not an
     image)."""
 

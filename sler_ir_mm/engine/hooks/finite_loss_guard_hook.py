@@ -10,6 +10,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from mmagic.registry import HOOKS
 
+from sler_ir_mm.utils.errors import SLERIRError
+
 try:  # torch>=2.6: one fused reduction per device and dtype
     from torch.nn.utils import get_total_norm
 except ImportError:  # pragma: no cover
@@ -18,7 +20,7 @@ except ImportError:  # pragma: no cover
 __all__ = ['FiniteLossGuardHook', 'NonFiniteLossError']
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(SLERIRError, FloatingPointError):
     """A training loss (or, after the step, a parameter) is NaN or Inf."""
 
 

@@ -12,7 +12,7 @@ from mmagic.registry import HOOKS, MODELS
 
 from sler_ir_mm.datasets.probe_samples import probe_samples
 from sler_ir_mm.utils import check_int
-from sler_ir_mm.utils.route_stats import (format_path, route_samples,
+from sler_ir_mm.evaluation.route_stats import (format_path, route_samples,
                                           routing_diagnostics)
 
 __all__ = ['RouteDiagnosticsHook']

@@ -1,4 +1,8 @@
 from .identity_net import IdentityNet
-from .slernet import ExpertStack, RestormerLoadInfo, SLERNet
+from .restormer_weights import RestormerLoadInfo, load_restormer_weights
+from .slernet import ExpertStack, SLERNet
 
-__all__ = ['ExpertStack', 'IdentityNet', 'RestormerLoadInfo', 'SLERNet']
+__all__ = [
+    'ExpertStack', 'IdentityNet', 'RestormerLoadInfo', 'SLERNet',
+    'load_restormer_weights'
+]

@@ -8,8 +8,8 @@ stay shared. With ``num_experts=1`` the network is MMagic's ``Restormer`` (same
 parameters, same output for the same weights).
 """
 import os
-from typing import (Callable, Dict, Iterator, List, Mapping, NamedTuple,
-                    Optional, Sequence, Tuple, Union)
+from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -19,6 +19,11 @@ from mmagic.models.editors.restormer.restormer_net import (
 from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
+
+# RestormerLoadInfo is re-exported: it was defined here.
+from .restormer_weights import RestormerLoadInfo
+from .restormer_weights import \
+    load_restormer_weights as _load_restormer_weights
 
 __all__ = ['ExpertStack', 'SLERNet', 'RestormerLoadInfo']
 
@@ -151,24 +156,6 @@ class ExpertStack(BaseModule):
             weight = probs[:, j].to(y.dtype).view(batch, 1, 1, 1)
             out = weight * y if out is None else out + weight * y
         return out
-
-
-class RestormerLoadInfo(NamedTuple):
-    """What :meth:`SLERNet.load_restormer_weights` did.
-
-    Attributes:
-        loaded_keys (list[str]): SLERNet keys that received a value.
-        missing_keys (list[str]): SLERNet keys the checkpoint had no value for.
-        unexpected_keys (list[str]): Checkpoint keys with no SLERNet target.
-        mismatched_keys (list[str]): Checkpoint keys whose shape differs,
-            as ``'key: checkpoint shape vs model shape'``.
-        experts (list[int]): Experts the block-stack weights went to.
-    """
-    loaded_keys: List[str]
-    missing_keys: List[str]
-    unexpected_keys: List[str]
-    mismatched_keys: List[str]
-    experts: List[int]
 
 
 @MODELS.register_module()
@@ -489,32 +476,6 @@ class SLERNet(BaseModule):
             out_dec_level1 = self.output(out_dec_level1) + inp_img
         return out_dec_level1[:, :, :h, :w]
 
-    @staticmethod
-    def _unwrap_checkpoint(state_dict: Mapping,
-                           param_key: Optional[str]) -> Dict[str, Tensor]:
-        """Plain Restormer key -> tensor dict out of the usual wrappers."""
-        if param_key is not None:
-            if param_key not in state_dict:
-                raise KeyError(f'param_key {param_key!r} not in checkpoint '
-                               f'(keys: {sorted(state_dict)[:8]})')
-            state_dict = state_dict[param_key]
-        else:
-            # BasicSR (official Restormer) stores 'params' and, for EMA
-            # training, 'params_ema'; MMEngine stores 'state_dict'.
-            for key in ('params', 'params_ema', 'state_dict'):
-                if isinstance(state_dict.get(key), Mapping):
-                    state_dict = state_dict[key]
-                    break
-        # Drop MMagic's model prefix ('generator.') and DataParallel's
-        # ('module.'); other submodules of an editor are not Restormer's.
-        for prefix in ('module.', 'generator.'):
-            if any(k.startswith(prefix) for k in state_dict):
-                state_dict = {
-                    k[len(prefix):]: v
-                    for k, v in state_dict.items() if k.startswith(prefix)
-                }
-        return {k: v for k, v in state_dict.items() if isinstance(v, Tensor)}
-
     def load_restormer_weights(self,
                                state_dict: Union[Mapping, str, os.PathLike],
                                experts: Optional[Sequence[int]] = None,
@@ -524,13 +485,10 @@ class SLERNet(BaseModule):
                                ) -> RestormerLoadInfo:
         """Warm-start from a Restormer checkpoint with the same configuration.
 
-        Block-stack keys (e.g. ``encoder_level1.0.norm1.body.weight``) are
-        copied into each chosen expert; the shared parts (patch embedding,
-        resamplers, reductions, output) are copied once. To start each expert
-        from a different public Restormer checkpoint (e.g. the official
-        denoising, deraining and deblurring models), call this once per
-        expert, e.g. ``load_restormer_weights(ckpt_k, experts=[k])``; the
-        shared parts come from the last call with ``load_shared=True``.
+        Block-stack weights go to each chosen expert, the shared parts are
+        copied once; call once per expert to start each expert from its own
+        checkpoint, e.g. ``load_restormer_weights(ckpt_k, experts=[k])``.
+        Delegates to :func:`~.restormer_weights.load_restormer_weights`.
 
         Args:
             state_dict (Mapping | str | PathLike): A Restormer state dict in
@@ -542,83 +500,18 @@ class SLERNet(BaseModule):
                 block-stack weights. Default: all.
             strict (bool): Raise if keys are missing, unexpected or of another
                 shape. Otherwise load what matches. Default: True.
-            load_shared (bool): Also load the shared parts; if False their
-                keys are ignored. Default: True.
+            load_shared (bool): Also load the shared parts. Default: True.
             param_key (str, optional): Entry of the checkpoint holding the
                 weights; by default 'params', then 'params_ema', then
                 'state_dict' are tried.
 
         Returns:
             RestormerLoadInfo: Loaded, missing, unexpected and mismatched keys.
-
-        Raises:
-            RuntimeError: With ``strict=True``, if keys are missing,
-                unexpected or mismatched (a few of each are listed).
         """
-        if isinstance(state_dict, (str, os.PathLike)):
-            state_dict = torch.load(
-                state_dict, map_location='cpu', weights_only=True)
-        if not isinstance(state_dict, Mapping):
-            raise TypeError('state_dict must be a mapping or a checkpoint '
-                            f'path, got {type(state_dict).__name__}')
-        source = self._unwrap_checkpoint(state_dict, param_key)
-
-        if experts is None:
-            experts = list(range(self.num_experts))
-        else:
-            experts = sorted({int(e) for e in experts})
-            if not experts or not all(0 <= e < self.num_experts
-                                      for e in experts):
-                raise ValueError(f'experts must be a non-empty list of indices'
-                                 f' in [0, {self.num_experts}), got {experts}')
-
-        own = self.state_dict(keep_vars=True)
-        routed = set(self.ROUTED_LAYERS)
-        targets: Dict[str, Tensor] = {}
-        unexpected: List[str] = []
-        for key, value in source.items():
-            layer, _, rest = key.partition('.')
-            if layer in routed:
-                names = [f'{layer}.experts.{e}.{rest}' for e in experts]
-            elif load_shared:
-                names = [key]
-            else:
-                continue
-            if not all(name in own for name in names):
-                unexpected.append(key)
-                continue
-            targets.update({name: value for name in names})
-
-        def wanted(name: str) -> bool:
-            layer, _, rest = name.partition('.')
-            if layer in routed:
-                return int(rest.split('.')[1]) in experts
-            return load_shared
-
-        missing = [k for k in own if wanted(k) and k not in targets]
-        mismatched = [
-            f'{k}: {tuple(v.shape)} vs {tuple(own[k].shape)}'
-            for k, v in targets.items() if v.shape != own[k].shape
-        ]
-        if strict and (missing or unexpected or mismatched):
-            problems = []
-            for what, keys in (('missing', missing),
-                               ('unexpected', unexpected),
-                               ('shape-mismatched', mismatched)):
-                if keys:
-                    shown = ', '.join(keys[:5])
-                    more = f' (+{len(keys) - 5} more)' if len(keys) > 5 else ''
-                    problems.append(f'{len(keys)} {what} keys: {shown}{more}')
-            raise RuntimeError(
-                'Restormer weights do not match this SLERNet '
-                '(same dim/num_blocks/heads/bias/LayerNorm_type?): '
-                + '; '.join(problems))
-
-        loaded = []
-        with torch.no_grad():
-            for name, value in targets.items():
-                if value.shape == own[name].shape:
-                    own[name].copy_(value)
-                    loaded.append(name)
-        return RestormerLoadInfo(loaded, missing, unexpected, mismatched,
-                                 list(experts))
+        return _load_restormer_weights(
+            self,
+            state_dict,
+            experts=experts,
+            strict=strict,
+            load_shared=load_shared,
+            param_key=param_key)

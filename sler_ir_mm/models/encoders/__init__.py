@@ -1,3 +1,4 @@
+from .base_view_encoder import BaseViewEncoder
 from .clip_image_encoder import CLIPImageEncoder
 from .conv_degradation_encoder import ConvDegradationEncoder
 from .daclip_encoder import DACLIPEncoder
@@ -6,7 +7,7 @@ from .encoder_output import EncoderOutput
 from .pretrained_degradation_encoder import pretrained_degradation_encoder
 
 __all__ = [
-    'ConvDegradationEncoder', 'CLIPImageEncoder', 'DACLIPEncoder',
-    'DegradationPrototypeClassifier', 'EncoderOutput',
+    'BaseViewEncoder', 'ConvDegradationEncoder', 'CLIPImageEncoder',
+    'DACLIPEncoder', 'DegradationPrototypeClassifier', 'EncoderOutput',
     'pretrained_degradation_encoder'
 ]

@@ -13,10 +13,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import print_log
-from mmengine.model import BaseModule
 from mmagic.registry import MODELS
 from torch import Tensor
 
+from .base_view_encoder import BaseViewEncoder
 from .encoder_output import EncoderOutput
 
 # Where to get weights, quoted in the "missing checkpoint" errors.
@@ -64,6 +64,9 @@ def read_clip_state_dict(path: Optional[str],
         tuple[dict, bool]: The state dict and whether the file was a
         TorchScript archive (OpenAI's original release, QuickGELU weights).
     """
+    # Imported here: the rest of this module needs no checkpoint code.
+    from sler_ir_mm.utils.checkpoint_io import (load_checkpoint_file,
+                                                unwrap_state_dict)
     if path is None:
         raise ValueError(f'`{config_key}` is not set: the encoder needs a '
                          f'local checkpoint file. ' +
@@ -86,8 +89,9 @@ def read_clip_state_dict(path: Optional[str],
                              f'{path!r} as safetensors: {err}') from None
     else:
         try:
-            obj = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as load_err:  # noqa: BLE001
+            obj = load_checkpoint_file(path, weights_only=True)
+        except Exception as err:  # noqa: BLE001
+            load_err = getattr(err, 'reason', err)  # torch.load's own error
             try:
                 with warnings.catch_warnings():  # jit.load is deprecated
                     warnings.simplefilter('ignore', FutureWarning)
@@ -102,19 +106,13 @@ def read_clip_state_dict(path: Optional[str],
                     f'torch.jit.load said: {jit_err}. If it is a trusted '
                     f'file holding extra pickled objects, re-save its state '
                     f'dict with torch.save.') from None
-    while (isinstance(obj, Mapping) and 'state_dict' in obj
-           and isinstance(obj['state_dict'], Mapping)):
-        obj = obj['state_dict']
     if not isinstance(obj, Mapping):
         raise ValueError(f'`{config_key}`: checkpoint file {path!r} holds a '
                          f'{type(obj).__name__}, not a state dict')
-    state = {}
-    for key, value in obj.items():
-        if not isinstance(value, Tensor):
-            continue
-        key = str(key)
-        state[key[len('module.'):] if key.startswith('module.') else key] = \
-            value
+    # open_clip training checkpoints: {'state_dict': {'module.<key>': ...}}.
+    state = unwrap_state_dict(
+        obj, keys=('state_dict', ), strip_prefixes=('module.', ),
+        nested=True, tensors_only=True)
     if not state:
         raise ValueError(f'`{config_key}`: checkpoint file {path!r} holds no '
                          f'tensors')
@@ -229,15 +227,15 @@ def build_vit_tower(vision_cfg: dict, embed_dim: int,
     return tower
 
 
-class CLIPTowerEncoderBase(BaseModule):
+class CLIPTowerEncoderBase(BaseViewEncoder):
     """Shared parts of the CLIP encoders: tower config, preprocessing,
     checkpoint reading and freezing. Subclasses build their modules in
-    :meth:`_build_modules` and map a checkpoint in :meth:`_map_checkpoint`.
+    :meth:`_build_modules`, map a checkpoint in :meth:`_map_checkpoint` and
+    implement :meth:`forward_preprocessed`.
 
     Args: see :class:`CLIPImageEncoder`.
     """
 
-    provides_content: bool = False
     #: What to download, quoted in the "missing checkpoint" errors.
     _weights_what: str = OPENAI_VIT_B_32_HINT
     _weights_note: str = OPENAI_QUICK_GELU_NOTE
@@ -359,11 +357,6 @@ class CLIPTowerEncoderBase(BaseModule):
         for module in self._frozen_modules():
             module.eval()
         return self
-
-    def forward(self, img: Tensor) -> EncoderOutput:
-        """Embed (B, 3, H, W) images in [0, 1] of any size: ``preprocess``
-        then ``forward_preprocessed`` (for DA-CLIP, the degradation side)."""
-        return self.forward_preprocessed(self.preprocess(img))
 
     # -- preprocessing -------------------------------------------------------
     def preprocess(self, img: Tensor) -> Tensor:

@@ -4,21 +4,22 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmagic.registry import MODELS
 
+from .base_view_encoder import BaseViewEncoder
 from .encoder_output import EncoderOutput
 
 
 @MODELS.register_module()
-class ConvDegradationEncoder(BaseModule):
+class ConvDegradationEncoder(BaseViewEncoder):
     """Strided convolutions + mean/std pooling -> a degradation embedding.
 
-    It has the view interface of the CLIP encoders, which the restorer uses
-    to batch all views of a batch: ``preprocess(img)`` resizes images in
-    [0, 1] to ``image_size``, ``forward_preprocessed(views)`` returns an
-    :class:`EncoderOutput` (a global embedding (B, embed_dim) and
-    per-location tokens (B, N, embed_dim)); ``forward(img)`` does both.
+    It has the view interface (:class:`BaseViewEncoder`) of the CLIP
+    encoders, which the restorer uses to batch all views of a batch:
+    ``preprocess(img)`` resizes images in [0, 1] to ``image_size``,
+    ``forward_preprocessed(views)`` returns an :class:`EncoderOutput` (a
+    global embedding (B, embed_dim) and per-location tokens
+    (B, N, embed_dim) on ``grid_size``); ``forward(img)`` does both.
     Standard deviation pooling is used beside mean pooling because noise,
     rain and blur show in the spread of local responses more than in their
     mean.
@@ -31,18 +32,21 @@ class ConvDegradationEncoder(BaseModule):
         image_size (int): Side of the square views it works on; keep it
             near the training patch size, as downscaling averages noise
             away. Default: 128.
+        config_key (str): Config key of the encoder's weights, for errors;
+            unused (it is trained from scratch, with the model), accepted
+            like every view encoder's. Default: 'checkpoint'.
         init_cfg (dict, optional): Initialization config. Default: None.
     """
-
-    provides_content = False
 
     def __init__(self,
                  in_channels: int = 3,
                  channels: Sequence[int] = (16, 32, 64),
                  embed_dim: int = 64,
                  image_size: int = 128,
+                 config_key: str = 'checkpoint',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.config_key = config_key
         if len(channels) == 0 or min(channels) < 1:
             raise ValueError(f'channels must be positive widths, got '
                              f'{channels}')
@@ -94,7 +98,3 @@ class ConvDegradationEncoder(BaseModule):
         pooled = torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], 1)
         return EncoderOutput(
             self.cls_proj(pooled), self.token_proj(flat.transpose(1, 2)))
-
-    def forward(self, img: torch.Tensor) -> EncoderOutput:
-        """Embed (B, C, H, W) images in [0, 1] of any size."""
-        return self.forward_preprocessed(self.preprocess(img))

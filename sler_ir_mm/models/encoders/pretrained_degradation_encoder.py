@@ -3,6 +3,7 @@ from mmagic.registry import MODELS
 
 from sler_ir_mm.engine.degradation_pretraining import \
     ensure_pretrained_encoder
+from .base_view_encoder import BaseViewEncoder
 
 __all__ = ['pretrained_degradation_encoder']
 
@@ -11,7 +12,8 @@ __all__ = ['pretrained_degradation_encoder']
 def pretrained_degradation_encoder(recipe: dict,
                                    cache_dir: str = 'checkpoints/'
                                    'degradation_encoders',
-                                   config_key: str = 'checkpoint'):
+                                   config_key: str = 'checkpoint'
+                                   ) -> BaseViewEncoder:
     """A frozen ``CLIPImageEncoder`` whose weights a recipe pretrains.
 
     For configs: ``degradation_encoder=dict(type=
@@ -25,6 +27,9 @@ def pretrained_degradation_encoder(recipe: dict,
         cache_dir (str): Folder of the cached towers. Default:
             'checkpoints/degradation_encoders'.
         config_key (str): Config key quoted in loading errors.
+
+    Returns:
+        BaseViewEncoder: The frozen tower (a ``CLIPImageEncoder``).
     """
     path = ensure_pretrained_encoder(recipe, cache_dir)
     encoder = {k: v for k, v in recipe['encoder'].items()

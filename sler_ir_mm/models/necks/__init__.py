@@ -1,3 +1,4 @@
-from .glgf import GLGF, PriorInjection
+from .glgf import GLGF
+from .prior_injection import PriorInjection
 
 __all__ = ['GLGF', 'PriorInjection']

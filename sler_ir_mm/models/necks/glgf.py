@@ -11,24 +11,26 @@ degradation CLIP towers (the restorer runs the towers) and
      and bilinearly resampled to the content patch grid (h, w) = DSP;
    * CGDF: ``F' = CSP + Attn(Q=CSP, K=DSP, V=DSP)`` (Eq. 12), then
      ``F' = F' + FFN(LN(F'))``. Plain attention is blind to where a DSP token
-     lies, so the spatial layout of the crops would be lost (every patch
-     would see the same set of DSP tokens); by default a learnable 2-D
-     distance bias ``-s_head * |pos_q - pos_k|^2`` is added to the attention
-     logits (one slope per head, initialised from local to global), which
-     keeps the prior of a patch tied to the degradation evidence of its
-     region;
+     lies, so the spatial layout of the crops is lost (every patch sees the
+     same set of DSP tokens). ``position_bias=True`` (our extension; off by
+     default, so that the default is the paper's plain Eq. 12) adds a
+     learnable 2-D distance bias ``-s_head * |pos_q - pos_k|^2`` to the
+     attention logits (one slope per head, initialised from local to
+     global), which keeps the prior of a patch tied to the degradation
+     evidence of its region;
 
-2. injects the prior into routed backbone layers (:meth:`GLGF.inject`): the
-   prior tokens, aligned to the layer's channels, are the queries of a
-   cross-attention over the layer's (normalised) features; the N updated
-   tokens are projected (zero-initialised), laid out on the (h, w) grid,
-   bilinearly resized to the feature resolution and added to the features.
-   A freshly initialised GLGF is therefore exactly the identity on the
-   backbone.
+2. injects the prior into routed backbone layers (:meth:`GLGF.inject`,
+   :meth:`GLGF.make_feature_hook`), with one
+   :class:`~.prior_injection.PriorInjection` per injected layer (see
+   :mod:`.prior_injection`). A freshly initialised GLGF is exactly the
+   identity on the backbone.
+
+The inputs are checked where they enter: in :meth:`GLGF.forward`, and the
+prior once per :meth:`GLGF.make_feature_hook`, not for each layer.
 """
 import math
 import numbers
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -38,172 +40,19 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from sler_ir_mm.utils import check_int
+# PriorInjection is re-exported: it was defined here.
+from .prior_injection import (FeatureHook, GridHW, PriorInjection,
+                              build_injections, check_grid_hw,
+                              check_injection_layout, check_tensor,
+                              inject_checked, make_injection_hook)
 
 __all__ = ['GLGF', 'PriorInjection']
-
-GridHW = Union[Tuple[int, int], Sequence[int]]
 
 # SLERNet with dim 48: encoder 1-3, latent, decoder 3-1, refinement.
 _SLERNET_DIM48_CHANNELS = (48, 96, 192, 384, 192, 96, 96, 96)
 # Initial slopes of the CGDF distance bias, in units of the squared distance
 # on the unit square: 1 is almost global, 256 mostly within one 4x4 crop.
 _MIN_SLOPE, _MAX_SLOPE = 1.0, 256.0
-
-
-def _check_grid_hw(grid_hw: GridHW, num_tokens: Optional[int] = None,
-                   what: str = 'tokens') -> Tuple[int, int]:
-    """Validate a (h, w) patch grid, optionally against a token count."""
-    if isinstance(grid_hw, torch.Size):
-        grid_hw = tuple(grid_hw)
-    if not isinstance(grid_hw, (tuple, list)) or len(grid_hw) != 2:
-        raise ValueError(
-            f'grid_hw must be a pair (h, w) of positive ints, got {grid_hw!r}')
-    h, w = grid_hw
-    for name, value in (('h', h), ('w', w)):
-        if isinstance(value, bool) or not isinstance(
-                value, numbers.Integral) or value < 1:
-            raise ValueError(f'grid_hw must be a pair (h, w) of positive '
-                             f'ints, got {name}={value!r} in {grid_hw!r}')
-    h, w = int(h), int(w)
-    if num_tokens is not None and h * w != num_tokens:
-        raise ValueError(
-            f'the number of {what} ({num_tokens}) must equal h * w of '
-            f'grid_hw {(h, w)} = {h * w}')
-    return h, w
-
-
-def _check_tensor(name: str, x: Tensor, ndim: int, shape_doc: str) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f'{name} must be a Tensor of shape {shape_doc}, got '
-                        f'{type(x).__name__}')
-    if x.dim() != ndim:
-        raise ValueError(f'{name} must have shape {shape_doc}, got '
-                         f'{tuple(x.shape)}')
-
-
-class PriorInjection(nn.Module):
-    """Injects the restoration prior into one backbone layer.
-
-    ``q = Linear(LN(prior))`` (prior_dim -> C: the alignment to the layer's
-    channels, which is also the query projection);
-    ``k, v = Linear(LN(feat))`` on the flattened features (per-pixel
-    LayerNorm over channels; computed with the projections folded into the
-    queries and outputs, see :meth:`forward`); ``u = Attn(q, k, v)`` gives
-    N tokens of C channels; ``delta = out_proj(u)`` (zero-initialised) is
-    laid out on the (h, w) prior grid and bilinearly resized to (H, W);
-    ``feat + delta``.
-
-    The output projection acts on the N tokens before the resize: a per-pixel
-    linear map commutes with bilinear interpolation (its weights sum to 1),
-    so this equals a 1x1 conv after the resize at N / (H * W) of the cost.
-
-    Args:
-        prior_dim (int): Channels of the prior tokens.
-        channels (int): Channels C of the layer's features.
-        num_heads (int): Attention heads; must divide ``channels``.
-    """
-
-    def __init__(self, prior_dim: int, channels: int, num_heads: int) -> None:
-        super().__init__()
-        if channels % num_heads != 0:
-            raise ValueError(f'channels ({channels}) must be divisible by '
-                             f'num_heads ({num_heads})')
-        self.channels = channels
-        self.num_heads = num_heads
-        self.prior_norm = nn.LayerNorm(prior_dim)
-        self.q_proj = nn.Linear(prior_dim, channels)
-        self.feat_norm = nn.LayerNorm(channels)
-        self.kv_proj = nn.Linear(channels, 2 * channels)
-        self.out_proj = nn.Linear(channels, channels)
-        self.reset_out_proj()
-
-    def reset_out_proj(self) -> None:
-        """Zero the output projection: the injection becomes the identity."""
-        nn.init.zeros_(self.out_proj.weight)
-        nn.init.zeros_(self.out_proj.bias)
-
-    def forward(self, feat: Tensor, prior: Tensor,
-                grid_hw: Tuple[int, int]) -> Tensor:
-        b, c, height, width = feat.shape
-        n = prior.shape[1]
-        heads, head_dim = self.num_heads, c // self.num_heads
-        # (B, N, C) -> (B, heads, N, hd)
-        q = self.q_proj(self.prior_norm(prior))
-        q = q.view(b, n, heads, head_dim).transpose(1, 2)
-        # The key/value projections are folded into the N queries and the N
-        # outputs instead of being applied to all H*W pixels:
-        #   q . (W_k x + b_k) = (W_k^T q) . x + const, and the constant does
-        #   not change the softmax;  sum_i a_i (W_v x_i + b_v) =
-        #   W_v (sum_i a_i x_i) + b_v, as the weights a_i sum to 1.
-        # The per-pixel LayerNorm is folded the same way, so the features
-        # are read in place (no normalised copy of the whole map):
-        #   q . LN(x_i) = ((q * g) . x_i - mu_i sum(q * g)) / s_i + q . beta;
-        #   sum_i a_i LN(x_i) = g * sum_i (a_i / s_i) (x_i - mu_i) + beta.
-        # O(N * HW * C) instead of O(HW * C^2), and a few passes over the
-        # map: the backbone's big, wide maps pay little for the prior.
-        w_k, w_v = self.kv_proj.weight.view(2, heads, head_dim, c).unbind(0)
-        norm = self.feat_norm
-        qg = torch.einsum('bhnd,hdc->bhnc', q, w_k) * norm.weight
-        qg = qg.flatten(1, 2)  # (B, heads * N, C)
-        x = feat.flatten(2).to(qg.dtype)  # (B, C, HW), a view
-        mu, inv_std = _pixel_stats(x, norm.eps)  # (B, 1, HW) each
-        logits = torch.bmm(qg, x)  # (B, heads * N, HW)
-        qg_sum = qg.sum(-1, keepdim=True)
-        if torch.is_grad_enabled():
-            logits = (logits - qg_sum * mu) * (inv_std * head_dim**-0.5)
-            attn = torch.softmax(logits, dim=-1) * inv_std  # a_i / s_i
-        else:  # in place: the logits are the largest tensor here
-            logits.addcmul_(qg_sum, mu, value=-1)
-            logits.mul_(inv_std * head_dim**-0.5)
-            attn = torch.softmax(logits, dim=-1).mul_(inv_std)
-        agg = torch.bmm(attn, x.transpose(1, 2)) - torch.bmm(
-            attn, mu.transpose(1, 2))
-        agg = (agg * norm.weight + norm.bias).view(b, heads, n, c)
-        b_v = self.kv_proj.bias.view(2, heads, head_dim)[1]
-        update = torch.einsum('bhnc,hdc->bhnd', agg, w_v) + b_v[:, None]
-        update = update.transpose(1, 2).reshape(b, n, c)
-        update = self.out_proj(update)
-        h, w = grid_hw
-        update = update.transpose(1, 2).reshape(b * c, h, w)
-        if (h, w) == (height, width):
-            return feat + update.view_as(feat).to(feat.dtype)
-        # Bilinear resize (align_corners=False) as two small matrix
-        # products, the second one fused with the addition: one pass over
-        # the output instead of a resized copy plus an addition.
-        rows = _resize_matrix(h, height, update)  # (H, h)
-        cols = _resize_matrix(w, width, update)  # (W, w)
-        out = torch.baddbmm(
-            feat.reshape(b * c, height, width).to(update.dtype),
-            torch.matmul(rows, update), cols.t().expand(b * c, w, width))
-        return out.view(b, c, height, width).to(feat.dtype)
-
-
-def _pixel_stats(x: Tensor, eps: float) -> Tuple[Tensor, Tensor]:
-    """Mean and 1 / std over channels of (B, C, L) features, per pixel
-    (LayerNorm's statistics: biased variance).
-
-    On large maps without autograd the variance is summed channel by
-    channel: a reduction over the strided channel axis is several times
-    slower on CPU than C contiguous row operations.
-    """
-    mu = x.mean(1, keepdim=True)
-    if torch.is_grad_enabled() or x.shape[-1] < 4096:
-        var = x.var(1, unbiased=False, keepdim=True)
-    else:
-        var, diff = torch.zeros_like(mu), torch.empty_like(mu)
-        for i in range(x.shape[1]):
-            torch.sub(x[:, i:i + 1], mu, out=diff)
-            var.addcmul_(diff, diff)
-        var.div_(x.shape[1])
-    return mu, torch.rsqrt(var + eps)
-
-
-def _resize_matrix(size_in: int, size_out: int, like: Tensor) -> Tensor:
-    """(size_out, size_in) weights of 1-D linear resizing with
-    ``align_corners=False``, the factor of bilinear 2-D resizing."""
-    eye = torch.eye(size_in, dtype=like.dtype, device=like.device)[None]
-    return F.interpolate(
-        eye, size=size_out, mode='linear', align_corners=False)[0].t()
 
 
 @MODELS.register_module()
@@ -280,49 +129,8 @@ class GLGF(BaseModule):
                 f'ffn_ratio must be a positive number, got {ffn_ratio!r}')
         ffn_dim = max(1, int(round(prior_dim * ffn_ratio)))
 
-        if isinstance(layer_channels, (str, bytes)) or not isinstance(
-                layer_channels, Sequence) or len(layer_channels) == 0:
-            raise ValueError('layer_channels must be a non-empty sequence of '
-                             f'positive ints, got {layer_channels!r}')
-        for i, ch in enumerate(layer_channels):
-            check_int(f'layer_channels[{i}]', ch)
-        num_layers = len(layer_channels)
-
-        if inject_layers is None:
-            inject_layers = tuple(range(num_layers))
-        if isinstance(inject_layers, (str, bytes)) or not isinstance(
-                inject_layers, Sequence):
-            raise ValueError('inject_layers must be a sequence of layer '
-                             f'indices, got {inject_layers!r}')
-        for idx in inject_layers:
-            if isinstance(idx, bool) or not isinstance(
-                    idx, numbers.Integral) or not 0 <= idx < num_layers:
-                raise ValueError(
-                    f'inject_layers must hold layer indices in '
-                    f'[0, {num_layers}), got {idx!r} in {inject_layers!r}')
-        if len(set(inject_layers)) != len(inject_layers):
-            raise ValueError(
-                f'inject_layers has duplicates: {inject_layers!r}')
-
-        if isinstance(inject_heads, numbers.Integral) and not isinstance(
-                inject_heads, bool):
-            heads_per_layer = [int(inject_heads)] * num_layers
-        elif isinstance(inject_heads, Sequence) and not isinstance(
-                inject_heads, (str, bytes)):
-            if len(inject_heads) != num_layers:
-                raise ValueError(
-                    f'inject_heads must be an int or one int per routed '
-                    f'layer ({num_layers}), got {inject_heads!r}')
-            heads_per_layer = list(inject_heads)
-        else:
-            raise ValueError('inject_heads must be an int or a sequence of '
-                             f'ints, got {inject_heads!r}')
-        for i, heads in enumerate(heads_per_layer):
-            check_int(f'inject_heads[{i}]', heads)
-            if i in inject_layers and layer_channels[i] % heads != 0:
-                raise ValueError(
-                    f'layer {i}: channels ({layer_channels[i]}) must be '
-                    f'divisible by inject_heads ({heads})')
+        inject_layers, inject_heads = check_injection_layout(
+            layer_channels, inject_layers, inject_heads)
 
         self.content_cls_dim = content_cls_dim
         self.content_token_dim = content_token_dim
@@ -332,9 +140,9 @@ class GLGF(BaseModule):
         self.crop_grid = crop_grid
         self.num_crops = crop_grid * crop_grid
         self.layer_channels = tuple(int(ch) for ch in layer_channels)
-        self.num_layers = num_layers
-        self.inject_layers = tuple(sorted(int(i) for i in inject_layers))
-        self.inject_heads = tuple(int(h) for h in heads_per_layer)
+        self.num_layers = len(self.layer_channels)
+        self.inject_layers = inject_layers
+        self.inject_heads = inject_heads
         self.position_bias = bool(position_bias)
 
         # GLMC, content side (Eq. 11). LN first: CLIP CLS tokens have an
@@ -369,12 +177,10 @@ class GLGF(BaseModule):
             nn.GELU(),
             nn.Linear(ffn_dim, prior_dim),
         )
-        # Injection modules, one per injected layer.
-        self.injections = nn.ModuleDict({
-            str(i): PriorInjection(prior_dim, self.layer_channels[i],
-                                   self.inject_heads[i])
-            for i in self.inject_layers
-        })
+        # Injection modules, one per injected layer (keys 'injections.<i>').
+        self.injections = build_injections(prior_dim, self.layer_channels,
+                                           self.inject_layers,
+                                           self.inject_heads)
 
     def init_weights(self) -> None:
         """Initialise, then zero the injection output projections again."""
@@ -449,11 +255,11 @@ class GLGF(BaseModule):
         Returns:
             Tensor: The restoration prior tokens F', (B, N, prior_dim).
         """
-        _check_tensor('content_cls', content_cls, 2, '(B, content_cls_dim)')
-        _check_tensor('content_tokens', content_tokens, 3,
-                      '(B, N, content_token_dim)')
-        _check_tensor('crop_cls', crop_cls, 3,
-                      '(B, crop_grid ** 2, degradation_dim)')
+        check_tensor('content_cls', content_cls, 2, '(B, content_cls_dim)')
+        check_tensor('content_tokens', content_tokens, 3,
+                     '(B, N, content_token_dim)')
+        check_tensor('crop_cls', crop_cls, 3,
+                     '(B, crop_grid ** 2, degradation_dim)')
         b, n, _ = content_tokens.shape
         if content_cls.shape != (b, self.content_cls_dim):
             raise ValueError(
@@ -469,7 +275,7 @@ class GLGF(BaseModule):
                 f'tokens for a {self.crop_grid}x{self.crop_grid} grid, '
                 f'degradation_dim={self.degradation_dim}), got '
                 f'{tuple(crop_cls.shape)}')
-        grid_hw = _check_grid_hw(grid_hw, n, 'content patch tokens')
+        grid_hw = check_grid_hw(grid_hw, n, 'content patch tokens')
 
         csp = self.content_map(content_cls, content_tokens)
         dsp = self.degradation_map(crop_cls, grid_hw)
@@ -479,16 +285,12 @@ class GLGF(BaseModule):
     # ------------------------------------------------------------------
     # Injection
     # ------------------------------------------------------------------
-    def _check_prior(self, prior: Tensor, grid_hw: GridHW) -> Tuple[int, int]:
-        _check_tensor('prior', prior, 3, '(B, N, prior_dim)')
-        if prior.shape[2] != self.prior_dim:
-            raise ValueError(f'prior must have {self.prior_dim} channels, '
-                             f'got {tuple(prior.shape)}')
-        return _check_grid_hw(grid_hw, prior.shape[1], 'prior tokens')
-
     def inject(self, layer_index: int, feat: Tensor, prior: Tensor,
                grid_hw: GridHW) -> Tensor:
-        """Inject the prior into the output features of a routed layer.
+        """Inject the prior into the output features of one routed layer.
+
+        All arguments are checked on each call; to inject into every layer
+        of a backbone pass, use :meth:`make_feature_hook`.
 
         Args:
             layer_index (int): Index of the routed layer, in
@@ -501,46 +303,26 @@ class GLGF(BaseModule):
             Tensor: Features of the same shape; ``feat`` itself for a layer
             not in ``inject_layers``.
         """
-        if isinstance(layer_index, bool) or not isinstance(
-                layer_index, numbers.Integral) or not (
-                    0 <= layer_index < self.num_layers):
-            raise ValueError(f'layer_index must be an int in [0, '
-                             f'{self.num_layers}), got {layer_index!r}')
-        _check_tensor(f'feat of layer {layer_index}', feat, 4,
-                      '(B, C, H, W)')
-        channels = self.layer_channels[layer_index]
-        if feat.shape[1] != channels:
-            raise ValueError(
-                f'layer {layer_index}: expected features with {channels} '
-                f'channels (layer_channels[{layer_index}]), got '
-                f'{tuple(feat.shape)}')
-        grid_hw = self._check_prior(prior, grid_hw)
-        if prior.shape[0] != feat.shape[0]:
-            raise ValueError(
-                f'layer {layer_index}: batch of prior ({prior.shape[0]}) '
-                f'differs from batch of features ({feat.shape[0]})')
-        if layer_index not in self.inject_layers:
-            return feat
-        return self.injections[str(layer_index)](feat, prior, grid_hw)
+        return inject_checked(self.injections, self.layer_channels,
+                              self.prior_dim, layer_index, feat, prior,
+                              grid_hw)
 
     def make_feature_hook(self, prior: Tensor,
-                          grid_hw: GridHW) -> Callable[[int, Tensor], Tensor]:
+                          grid_hw: GridHW) -> FeatureHook:
         """A ``feature_hook(layer_index, feat)`` for ``SLERNet.forward``.
+
+        The prior and its grid are checked here, once for all layers.
 
         Args:
             prior (Tensor): (B, N, prior_dim) prior from :meth:`forward`.
             grid_hw (tuple[int, int]): The prior's (h, w) grid.
 
         Returns:
-            callable: ``hook(layer_index, feat) -> feat`` that calls
-            :meth:`inject` with this prior.
+            callable: ``hook(layer_index, feat) -> feat``, the features with
+            the prior injected (as :meth:`inject`).
         """
-        grid_hw = self._check_prior(prior, grid_hw)
-
-        def hook(layer_index: int, feat: Tensor) -> Tensor:
-            return self.inject(layer_index, feat, prior, grid_hw)
-
-        return hook
+        return make_injection_hook(self.injections, self.layer_channels,
+                                   self.prior_dim, prior, grid_hw)
 
     def extra_repr(self) -> str:
         return (f'prior_dim={self.prior_dim}, crop_grid={self.crop_grid}, '

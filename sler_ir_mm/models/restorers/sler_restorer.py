@@ -1,8 +1,6 @@
 """SLER-IR: an expert-routed Restormer trained in two stages."""
 import inspect
-import math
-import numbers
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -10,133 +8,20 @@ from mmagic.models.base_models import BaseEditModel
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
 
+from sler_ir_mm.models.encoders import BaseViewEncoder, EncoderOutput
+from sler_ir_mm.models.routers import BaseRouter, RoutingResult
 from sler_ir_mm.utils import check_int
+from .config_dims import Dim, fill_dims
+from .degradation_labels import class_labels, contrastive_labels
+# Re-exported: tools, tests and results import them from here.
+from .encoded_batch import (BatchEncoder, Box, EncodedBatch,  # noqa: F401
+                            encoder_views, routing_tile_boxes)
+from .restore_plan import RestorePlan
 
 STAGE_PROBABILISTIC = 1
 STAGE_DETERMINISTIC = 2
-
-
-Box = Tuple[int, int, int, int]
-
-
-class EncodedBatch(NamedTuple):
-    """What the encoders (and GLGF) give the router and the backbone.
-
-    Attributes:
-        degradation_cls (Tensor): (B, D) degradation embedding of each whole
-            image.
-        prior (Tensor | None): (B, N, P) GLGF restoration prior tokens.
-        grid_hw (tuple | None): The prior's patch grid (h, w).
-        routing_cls (Tensor | None): (B * T, D) degradation embeddings the
-            router reads, image-major: the T routing tiles of each image
-            (see ``SLERRestorer.route_tile_size``); None: the whole images'
-            ``degradation_cls`` (T = 1).
-        num_tiles (int): Routing tiles T per image.
-    """
-    degradation_cls: torch.Tensor
-    prior: Optional[torch.Tensor] = None
-    grid_hw: Optional[Tuple[int, int]] = None
-    routing_cls: Optional[torch.Tensor] = None
-    num_tiles: int = 1
-
-    @property
-    def router_input(self) -> torch.Tensor:
-        """(B * T, D): what the router reads."""
-        return self.degradation_cls if self.routing_cls is None else \
-            self.routing_cls
-
-
-def routing_tile_boxes(height: int, width: int, tile_size: Optional[int],
-                       max_tiles_per_side: int) -> Optional[List[Box]]:
-    """Where an image is cut into routing tiles of the training scale.
-
-    Tiles are ``tile_size`` pixels (the training patch size) so that the
-    degradation encoder sees a test image at the scale it saw training
-    patches: resizing a whole 4x larger image into the encoder's view would
-    average sigma-25 noise down to about sigma 6, shorten blur and thin
-    rain. At most ``max_tiles_per_side`` tiles per side, evenly spread and
-    overlapping where needed to cover the side (larger images are sampled
-    on that grid).
-
-    Args:
-        height (int): Image height.
-        width (int): Image width.
-        tile_size (int, optional): Tile side; None routes on the whole
-            image.
-        max_tiles_per_side (int): Most tiles along one side.
-
-    Returns:
-        list[tuple] | None: ``(top, left, h, w)`` per tile, row-major; None
-        when the image fits in one tile (route on the whole image).
-    """
-    if tile_size is None or (height <= tile_size and width <= tile_size):
-        return None
-    tile_h, tile_w = min(tile_size, height), min(tile_size, width)
-
-    def starts(size: int, tile: int) -> List[int]:
-        count = min(math.ceil(size / tile), max_tiles_per_side)
-        if count == 1:
-            return [(size - tile) // 2]
-        return [round(i * (size - tile) / (count - 1)) for i in range(count)]
-
-    return [(top, left, tile_h, tile_w) for top in starts(height, tile_h)
-            for left in starts(width, tile_w)]
-
-
-def _resize(img: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
-    if tuple(img.shape[-2:]) == tuple(size):
-        return img
-    return F.interpolate(
-        img, size=size, mode='bilinear', align_corners=False, antialias=True)
-
-
-def encoder_views(img: torch.Tensor,
-                  size: Tuple[int, int],
-                  crop_grid: int = 0,
-                  tile_boxes: Optional[List[Box]] = None,
-                  whole: bool = True) -> torch.Tensor:
-    """All encoder views of a batch, each kind made with one resize.
-
-    Args:
-        img (Tensor): (B, 3, H, W) images in [0, 1], any size.
-        size (tuple[int, int]): The encoder's input size (S_h, S_w).
-        crop_grid (int): If > 0, also cut each image into a fixed
-            ``crop_grid x crop_grid`` grid of crops (row-major).
-        tile_boxes (list[tuple], optional): Routing tiles
-            (:func:`routing_tile_boxes`), cut at full resolution and each
-            resized to the view size.
-        whole (bool): Include the whole images. Default: True.
-
-    Returns:
-        Tensor: (B + B * crop_grid**2 + B * T, 3, S_h, S_w): the B whole
-        images, then the crops of image 0, image 1, ..., then the T tiles of
-        image 0, image 1, ... Each crop is resized to the view size by
-        resizing the whole image to ``crop_grid * size`` once and splitting
-        it, which for bilinear resampling equals resizing each crop apart up
-        to the pixels along crop borders, and keeps the batch free of
-        per-crop Python loops.
-    """
-    parts = [_resize(img, size)] if whole else []
-    if tile_boxes:
-        tiles = torch.stack([
-            img[..., top:top + h, left:left + w]
-            for top, left, h, w in tile_boxes
-        ], dim=1)
-        parts.append(_resize(tiles.flatten(0, 1), size))
-    if crop_grid <= 0:
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
-    b, c = img.shape[:2]
-    sh, sw = size
-    big = F.interpolate(
-        img,
-        size=(crop_grid * sh, crop_grid * sw),
-        mode='bilinear',
-        align_corners=False,
-        antialias=True)
-    crops = big.view(b, c, crop_grid, sh, crop_grid, sw).permute(
-        0, 2, 4, 1, 3, 5).reshape(b * crop_grid * crop_grid, c, sh, sw)
-    parts.insert(1 if whole else 0, crops)
-    return torch.cat(parts, dim=0)
+# Pad multiple of a backbone that does not state its size_divisor.
+DEFAULT_PAD_MULTIPLE = 8
 
 
 def pad_to_multiple(img: torch.Tensor,
@@ -158,16 +43,23 @@ def pad_to_multiple(img: torch.Tensor,
     return F.pad(img, (0, pad_w, 0, pad_h), mode=mode), (h, w)
 
 
-def _with_config_key(cfg: dict, name: str) -> dict:
-    """Let a weight-loading encoder name its config key in errors."""
+def _build_encoder(cfg: dict, name: str) -> BaseViewEncoder:
+    """Build ``model.<name>``, a view encoder that names its weights' config
+    key in errors."""
+    what = (f'model.{name} must build an image encoder with the view '
+            'interface (sler_ir_mm.models.encoders.BaseViewEncoder: '
+            'image_size, embed_dim, preprocess, forward_preprocessed)')
     cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) \
         else cfg['type']
-    target = cls.__init__ if inspect.isclass(cls) else cls
-    if cls is not None and 'config_key' in inspect.signature(
-            target).parameters:
-        cfg = dict(cfg)
-        cfg.setdefault('config_key', f'model.{name}.checkpoint')
-    return cfg
+    # Checked before building: another class would fail on config_key.
+    if inspect.isclass(cls) and not issubclass(cls, BaseViewEncoder):
+        raise TypeError(f'{what}; {cls.__name__} is not one')
+    encoder = MODELS.build(
+        dict(cfg, config_key=cfg.get('config_key',
+                                     f'model.{name}.checkpoint')))
+    if not isinstance(encoder, BaseViewEncoder):
+        raise TypeError(f'{what}; got a {type(encoder).__name__}')
+    return encoder
 
 
 @MODELS.register_module()
@@ -183,7 +75,8 @@ class SLERRestorer(BaseEditModel):
     restoration prior that is injected into the backbone's routed layers.
     All views of a batch (whole images and crops) go through each encoder
     in one call, and an encoder that serves both sides (DA-CLIP, or one CLIP
-    tower when ``content_encoder`` is None) runs once per view.
+    tower when ``content_encoder`` is None) runs once per view
+    (:class:`BatchEncoder`).
 
     Stage 1 (probabilistic routing): every layer mixes its experts with the
     router's probabilities (only each sample's arg-max expert gets parameter
@@ -202,19 +95,20 @@ class SLERRestorer(BaseEditModel):
 
     Args:
         generator (dict): The expert backbone, e.g. ``dict(type='SLERNet')``.
-        router (dict): The router, e.g. ``dict(type='SphericalRouter')`` or
-            ``dict(type='ClassifierRouter', num_classes=5)``.
+        router (dict): A ``BaseRouter``, e.g. ``dict(type='SphericalRouter')``
+            or ``dict(type='ClassifierRouter', num_classes=5)``.
             ``in_channels``, ``num_layers`` and ``num_experts`` are filled in
             from the encoder and the backbone when not given;
             ``num_classes`` is not.
-        degradation_encoder (dict): Encoder with the view interface
-            (``preprocess``, ``forward_preprocessed`` -> ``(cls, tokens)``,
-            ``image_size``, ``embed_dim``): ``CLIPImageEncoder``,
-            ``DACLIPEncoder`` or ``ConvDegradationEncoder``. The CLS of the
-            whole image feeds the router.
-        content_encoder (dict, optional): The content CLIP for GLGF. None
-            takes the content side from the degradation encoder: DA-CLIP's
-            content output, or the same tower's output for a plain encoder.
+        degradation_encoder (dict): An encoder with the view interface
+            (``BaseViewEncoder``): ``CLIPImageEncoder``, ``DACLIPEncoder``,
+            ``ConvDegradationEncoder`` or ``PretrainedDegradationEncoder``.
+            The CLS of the whole image (or of its routing tiles) feeds the
+            router.
+        content_encoder (dict, optional): The content CLIP for GLGF (a
+            ``BaseViewEncoder`` with patch tokens). None takes the content
+            side from the degradation encoder: DA-CLIP's content output, or
+            the same tower's output for a plain encoder.
         glgf (dict, optional): The GLGF neck, e.g. ``dict(type='GLGF')``;
             its input dims and ``layer_channels`` are filled in from the
             encoders and the backbone. None: no GLGF.
@@ -225,19 +119,23 @@ class SLERRestorer(BaseEditModel):
             and degradation labels, e.g.
             ``dict(type='HypersphericalContrastiveLoss', loss_weight=1.0)``
             (its ``loss_weight`` is alpha). None trains stage 1 without it.
-            Needs a spherical router (not ``ClassifierRouter``).
+            Needs a router with spherical embeddings
+            (``has_spherical_embeddings``, not ``ClassifierRouter``).
         classification_loss (dict, optional): Loss on a classifier router's
             class logits and the degradation labels, e.g.
             ``dict(type='DegradationClassificationLoss', loss_weight=1.0)``
-            (the paper's L_cls). Needs a router with ``num_classes`` and
-            integer class ids as labels. None: no classification loss.
+            (the paper's L_cls). Needs a router that classifies
+            (``classifies``, e.g. ``ClassifierRouter``) and integer class ids
+            as labels. None: no classification loss.
         label_key (str): Metainfo key of each training sample's degradation
             label: an int or a task name for ``contrastive_loss``, an int
             class id (e.g. ``sler_ir_mm.datasets.layouts.TASK_LABELS``) for
             ``classification_loss``. Default: 'degradation_label'.
         stage (int): Stage to start in, 1 or 2. Default: 1.
-        pad_multiple (int): Inputs are padded to a multiple of this and the
-            output cropped back. Default: 8 (three 2x downsamplings).
+        pad_multiple (int, optional): Inputs are padded to a multiple of
+            this and the output cropped back. None: the backbone's
+            ``size_divisor`` (8 for ``SLERNet``: three 2x downsamplings).
+            Default: None.
         route_tile_size (int, optional): Route an image larger than this on
             tiles of this many pixels (set it to the training patch size)
             instead of on the whole image resized into the encoder's view:
@@ -272,7 +170,7 @@ class SLERRestorer(BaseEditModel):
                  with_glgf: bool = True,
                  label_key: str = 'degradation_label',
                  stage: int = STAGE_PROBABILISTIC,
-                 pad_multiple: int = 8,
+                 pad_multiple: Optional[int] = None,
                  route_tile_size: Optional[int] = None,
                  route_max_tiles_per_side: int = 2,
                  train_cfg: Optional[dict] = None,
@@ -288,6 +186,10 @@ class SLERRestorer(BaseEditModel):
             data_preprocessor=data_preprocessor)
         if stage not in (STAGE_PROBABILISTIC, STAGE_DETERMINISTIC):
             raise ValueError(f'stage must be 1 or 2, got {stage}')
+        if pad_multiple is None:
+            # The backbone knows the multiple its downsamplings need.
+            pad_multiple = getattr(self.generator, 'size_divisor',
+                                   DEFAULT_PAD_MULTIPLE)
         if pad_multiple < 1:
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
         if route_tile_size is not None:
@@ -303,47 +205,28 @@ class SLERRestorer(BaseEditModel):
         self.route_tile_size = route_tile_size
         self.route_max_tiles_per_side = route_max_tiles_per_side
 
-        self.degradation_encoder = MODELS.build(
-            _with_config_key(degradation_encoder, 'degradation_encoder'))
+        self.degradation_encoder = _build_encoder(degradation_encoder,
+                                                  'degradation_encoder')
         self.content_encoder = None
         self.glgf = None
         if glgf is not None and with_glgf:
             if content_encoder is not None:
-                self.content_encoder = MODELS.build(
-                    _with_config_key(content_encoder, 'content_encoder'))
-            self.glgf = MODELS.build(self._fill_glgf_cfg(glgf))
-        router = dict(router)
-        for key, value, source in (
-            ('in_channels', self.degradation_encoder.embed_dim,
-             "the degradation encoder's embed_dim"),
-            ('num_layers', self.generator.num_routed_layers,
-             "the backbone's number of routed layers"),
-            ('num_experts', self.generator.num_experts,
-             "the backbone's num_experts (model.generator.num_experts)"),
-        ):
-            if router.setdefault(key, value) != value:
-                fix = (f'; to train {router[key]} experts per layer set '
-                       f'model.generator.num_experts={router[key]}'
-                       if key == 'num_experts' else '')
-                raise ValueError(
-                    f'model.router.{key}={router[key]} does not match '
-                    f'{source}, {value}: leave router.{key} out of the '
-                    f'config (it is filled in from there){fix}')
-        self.router = MODELS.build(router)
-        # A classifier router is recognised by its classes: it has no
-        # spherical embeddings for L_HC, and only it has logits for L_cls.
-        classifies = hasattr(self.router, 'num_classes')
-        if contrastive_loss and classifies:
+                self.content_encoder = _build_encoder(
+                    content_encoder, 'content_encoder')
+            self.glgf = MODELS.build(self._glgf_cfg(glgf))
+        self.router = self._build_router(router)
+        if contrastive_loss and not self.router.has_spherical_embeddings:
             raise ValueError(
                 'contrastive_loss is defined on spherical routing embeddings'
                 f' and cannot train {type(self.router).__name__}: set '
                 'contrastive_loss=None (use classification_loss for label '
                 'supervision)')
-        if classification_loss and not classifies:
+        if classification_loss and not self.router.classifies:
             raise ValueError(
                 'classification_loss needs a router that classifies the '
-                'degradation (one with num_classes, e.g. ClassifierRouter); '
-                f'{type(self.router).__name__} has none')
+                'degradation into num_classes classes (classifies=True, '
+                f'e.g. ClassifierRouter); {type(self.router).__name__} '
+                'does not')
         self.contrastive_loss = (
             MODELS.build(contrastive_loss) if contrastive_loss else None)
         self.classification_loss = (
@@ -363,6 +246,44 @@ class SLERRestorer(BaseEditModel):
             # the routing path as it will train.
             self._freeze_routing_path()
 
+    # ----------------------------------------------------------------- wiring
+    def _glgf_cfg(self, glgf: dict) -> dict:
+        """GLGF's config with the sizes of the encoders and the backbone."""
+        content = self.content_encoder or self.degradation_encoder
+        if not content.has_tokens:
+            raise ValueError(
+                f'GLGF needs a content encoder with CLS and patch tokens '
+                f'({type(content).__name__} has no token_dim and grid_size);'
+                f' set content_encoder or with_glgf=False')
+        return fill_dims(glgf, 'glgf', [
+            ('content_cls_dim', content.embed_dim,
+             "the content encoder's embed_dim"),
+            ('content_token_dim', content.token_dim,
+             "the content encoder's token_dim"),
+            ('degradation_dim', self.degradation_encoder.embed_dim,
+             "the degradation encoder's embed_dim"),
+            ('layer_channels', tuple(self.generator.layer_channels),
+             "the backbone's routed-layer channels"),
+        ])
+
+    def _build_router(self, router: dict) -> BaseRouter:
+        """The router, with the sizes of the encoder and the backbone."""
+        router = MODELS.build(fill_dims(router, 'router', [
+            ('in_channels', self.degradation_encoder.embed_dim,
+             "the degradation encoder's embed_dim"),
+            ('num_layers', self.generator.num_routed_layers,
+             "the backbone's number of routed layers"),
+            Dim('num_experts', self.generator.num_experts,
+                "the backbone's num_experts (model.generator.num_experts)",
+                '; to train {given} experts per layer set '
+                'model.generator.num_experts={given}'),
+        ]))
+        if not isinstance(router, BaseRouter):
+            raise TypeError(
+                'model.router must build a router (sler_ir_mm.models.routers'
+                f'.BaseRouter), got a {type(router).__name__}')
+        return router
+
     def _check_preprocessor(self) -> None:
         """The encoders and the router expect images in [0, 1]."""
         mean = getattr(self.data_preprocessor, 'mean', None)
@@ -381,35 +302,6 @@ class SLERRestorer(BaseEditModel):
                               **kwargs) -> None:
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._stage_now = int(self._stage)
-
-    def _fill_glgf_cfg(self, glgf: dict) -> dict:
-        content = self.content_encoder or self.degradation_encoder
-        for name in ('embed_dim', 'token_dim', 'grid_size'):
-            if not hasattr(content, name):
-                raise ValueError(
-                    f'GLGF needs a content encoder with CLS and patch tokens '
-                    f'({type(content).__name__} has no {name}); set '
-                    f'content_encoder or with_glgf=False')
-        glgf = dict(glgf)
-        for key, value, source in (
-            ('content_cls_dim', content.embed_dim,
-             "the content encoder's embed_dim"),
-            ('content_token_dim', content.token_dim,
-             "the content encoder's token_dim"),
-            ('degradation_dim', self.degradation_encoder.embed_dim,
-             "the degradation encoder's embed_dim"),
-            ('layer_channels', tuple(self.generator.layer_channels),
-             "the backbone's routed-layer channels"),
-        ):
-            given = glgf.setdefault(key, value)
-            if isinstance(given, list):
-                given = tuple(given)
-            if given != value:
-                raise ValueError(
-                    f'model.glgf.{key}={given} does not match {source}, '
-                    f'{value}: leave glgf.{key} out of the config (it is '
-                    'filled in from there)')
-        return glgf
 
     # ------------------------------------------------------------------ stage
     @property
@@ -435,70 +327,38 @@ class SLERRestorer(BaseEditModel):
         self._routing_frozen = True
 
     # ---------------------------------------------------------------- routing
+    @property
+    def batch_encoder(self) -> BatchEncoder:
+        """What runs this model's encoders on the views of a batch."""
+        # Made on demand: a plain object over the current modules, so that
+        # nothing is registered twice and a replaced module is seen.
+        return BatchEncoder(self.degradation_encoder, self.content_encoder,
+                            self.glgf, self.route_tile_size,
+                            self.route_max_tiles_per_side)
+
     def routing_tiles(self, inputs: torch.Tensor) -> Optional[List[Box]]:
         """Routing tiles of a batch (:func:`routing_tile_boxes`), or None to
         route on the whole images."""
-        h, w = inputs.shape[-2:]
-        return routing_tile_boxes(h, w, self.route_tile_size,
-                                  self.route_max_tiles_per_side)
+        return self.batch_encoder.tile_boxes(inputs)
 
     def run_encoders(self,
                      inputs: torch.Tensor,
-                     tile_boxes: Optional[List[Box]] = None):
+                     tile_boxes: Optional[List[Box]] = None
+                     ) -> Tuple[EncoderOutput, Optional[EncoderOutput]]:
         """Run each encoder once on all the views it needs.
 
-        Args:
-            inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
-            tile_boxes (list[tuple], optional): Routing tiles
-                (:meth:`routing_tiles`).
-
-        Returns:
-            tuple: ``(degradation, content)`` encoder outputs. Degradation:
-            the B whole images, then (with GLGF) the 16 crops of each image,
-            then the routing tiles of each image. Content: None without
-            GLGF; else outputs whose first B rows are the whole images.
+        See :meth:`BatchEncoder.run`: ``(degradation, content)`` outputs;
+        without tiles, degradation holds the B whole images, then (with
+        GLGF) the crops of each image.
         """
-        deg = self.degradation_encoder
-        crop_grid = self.glgf.crop_grid if self.glgf is not None else 0
-        views = deg.preprocess(
-            encoder_views(inputs, deg.image_size, crop_grid, tile_boxes))
-        if self.glgf is None:
-            return deg.forward_preprocessed(views), None
-        if self.content_encoder is not None:
-            enc = self.content_encoder
-            content = enc.forward_preprocessed(
-                enc.preprocess(encoder_views(inputs, enc.image_size)))
-            return deg.forward_preprocessed(views), content
-        if deg.provides_content:
-            # The content side is read for the whole images only.
-            content, degradation = deg.forward_both_preprocessed(
-                views, num_content=inputs.size(0))
-            return degradation, content
-        # One tower serves both sides.
-        degradation = deg.forward_preprocessed(views)
-        return degradation, degradation
+        return self.batch_encoder.run(inputs, tile_boxes)
 
     def encode(self, inputs: torch.Tensor) -> EncodedBatch:
         """Encoder outputs and GLGF's prior for a batch of images in [0, 1].
         """
-        boxes = self.routing_tiles(inputs)
-        degradation, content = self.run_encoders(inputs, boxes)
-        b = inputs.size(0)
-        num_tiles = len(boxes) if boxes else 1
-        routing_cls = degradation.cls[-b * num_tiles:] if boxes else None
-        if content is None:
-            return EncodedBatch(degradation.cls[:b], None, None, routing_cls,
-                                num_tiles)
-        grid = self.glgf.crop_grid
-        grid_hw = tuple((self.content_encoder
-                         or self.degradation_encoder).grid_size)
-        crops = degradation.cls[b:b + b * grid * grid]
-        prior = self.glgf(content.cls[:b], content.tokens[:b],
-                          crops.view(b, grid * grid, -1), grid_hw)
-        return EncodedBatch(degradation.cls[:b], prior, grid_hw, routing_cls,
-                            num_tiles)
+        return self.batch_encoder.encode(inputs)
 
-    def route_encoded(self, encoded: EncodedBatch):
+    def route_encoded(self, encoded: EncodedBatch) -> RoutingResult:
         """The route of each image of an encoded batch.
 
         Returns:
@@ -507,36 +367,22 @@ class SLERRestorer(BaseEditModel):
         routed = self.router(encoded.router_input)
         return self.router.aggregate_tiles(routed, encoded.num_tiles)
 
-    def route(self, inputs: torch.Tensor):
+    def route(self, inputs: torch.Tensor) -> RoutingResult:
         """Routing result (embeddings, logits, probs, indices) for a batch.
 
         The same route as restoring the batch takes, from only the views
         the router reads (the whole images, or their routing tiles): no
         GLGF crops and no prior.
         """
-        deg = self.degradation_encoder
-        boxes = self.routing_tiles(inputs)
-        views = deg.preprocess(
-            encoder_views(inputs, deg.image_size, tile_boxes=boxes,
-                          whole=boxes is None))
-        return self.router.aggregate_tiles(
-            self.router(deg.forward_preprocessed(views).cls),
-            len(boxes) if boxes else 1)
+        return self.route_encoded(
+            self.batch_encoder.encode(inputs, with_prior=False))
 
     def _soft_at_test(self) -> bool:
         if self.test_routing == 'auto':
             return self.stage == STAGE_PROBABILISTIC
         return self.test_routing == 'soft'
 
-    # ---------------------------------------------------------------- forward
-    def forward_tensor(self,
-                       inputs: torch.Tensor,
-                       data_samples: Optional[DataSample] = None,
-                       **kwargs) -> torch.Tensor:
-        """Restore ``inputs`` of any size (padded, then cropped back)."""
-        return self._restore(inputs, soft=self._soft_at_test())[0]
-
-    def inference_routing(self, routed) -> torch.Tensor:
+    def inference_routing(self, routed: RoutingResult) -> torch.Tensor:
         """The routing that validation/test/inference runs the backbone with.
 
         Args:
@@ -548,6 +394,7 @@ class SLERRestorer(BaseEditModel):
         """
         return routed.probs if self._soft_at_test() else routed.indices
 
+    # -------------------------------------------------------------- restoring
     def restore_with_route(self,
                            inputs: torch.Tensor,
                            routing: torch.Tensor,
@@ -557,7 +404,8 @@ class SLERRestorer(BaseEditModel):
         """Run the backbone along a given route (padded, cropped back).
 
         Lets a caller route once and restore parts of the image apart, e.g.
-        the tiles of a large image along the whole image's route.
+        the tiles of a large image along the whole image's route
+        (:meth:`plan_restore`).
 
         Args:
             inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
@@ -584,14 +432,44 @@ class SLERRestorer(BaseEditModel):
         pred = self.generator(padded, routing, feature_hook=hook)
         return pred[..., :h, :w]
 
+    def plan_restore(self, inputs: torch.Tensor) -> RestorePlan:
+        """Route a batch once, on the whole images, to restore it in parts.
+
+        The route (``test_cfg.routing``) and GLGF's prior come from the
+        whole images; the plan restores any region along that route with
+        the prior resampled to the region, e.g. the tiles of an image too
+        large for one pass (``sler_ir_mm.apis.restore_image(tile=...)``).
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) images in [0, 1], any size.
+
+        Returns:
+            RestorePlan: ``plan(region, box)`` restores a region;
+            ``plan.route`` is the (B, 8) route.
+        """
+        encoded = self.encode(inputs)
+        routed = self.route_encoded(encoded)
+        return RestorePlan(self.restore_with_route,
+                           self.inference_routing(routed), routed.indices,
+                           tuple(inputs.shape[-2:]), self.pad_multiple,
+                           encoded.prior, encoded.grid_hw)
+
     def _restore(self, inputs: torch.Tensor,
-                 soft: bool) -> Tuple[torch.Tensor, object]:
+                 soft: bool) -> Tuple[torch.Tensor, RoutingResult]:
         encoded = self.encode(inputs)
         routed = self.route_encoded(encoded)
         pred = self.restore_with_route(
             inputs, routed.probs if soft else routed.indices, encoded.prior,
             encoded.grid_hw)
         return pred, routed
+
+    # ---------------------------------------------------------------- forward
+    def forward_tensor(self,
+                       inputs: torch.Tensor,
+                       data_samples: Optional[DataSample] = None,
+                       **kwargs) -> torch.Tensor:
+        """Restore ``inputs`` of any size (padded, then cropped back)."""
+        return self._restore(inputs, soft=self._soft_at_test())[0]
 
     def forward_inference(self,
                           inputs: torch.Tensor,
@@ -633,10 +511,11 @@ class SLERRestorer(BaseEditModel):
             self._freeze_routing_path()
         pred, routed = self._restore(inputs, soft=stage1)
         losses = dict(loss_pix=self.pixel_loss(pred, data_samples.gt_img))
+        batch_size = inputs.shape[0]
         if stage1:
             if self.contrastive_loss is not None:
-                labels = self._degradation_labels(data_samples,
-                                                  inputs.shape[0])
+                labels = contrastive_labels(data_samples, batch_size,
+                                            self.label_key)
                 loss_hc = self.contrastive_loss(routed.embeddings,
                                                 labels.to(inputs.device))
                 losses['loss_hc'] = loss_hc
@@ -650,7 +529,8 @@ class SLERRestorer(BaseEditModel):
                         'classification_loss needs class_logits in the '
                         f'routing result; {type(self.router).__name__} '
                         'gives none')
-                labels = self._class_labels(data_samples, inputs.shape[0])
+                labels = class_labels(data_samples, batch_size,
+                                      self.label_key)
                 losses['loss_cls'] = self.classification_loss(
                     routed.class_logits, labels.to(inputs.device))
             with torch.no_grad():
@@ -668,64 +548,3 @@ class SLERRestorer(BaseEditModel):
             losses[f'router_{name}'] = torch.as_tensor(
                 value, dtype=torch.float32, device=inputs.device)
         return losses
-
-    def _degradation_labels(self, data_samples: DataSample,
-                            batch_size: int) -> torch.Tensor:
-        """Per-sample degradation labels as integer ids.
-
-        Labels may be ints or task names; only equality matters to the
-        contrastive loss, so names are mapped to ids in order of appearance.
-        """
-        values = self._label_values(data_samples, batch_size,
-                                    'contrastive_loss')
-        ids: Dict[object, int] = {}
-        return torch.tensor([ids.setdefault(v, len(ids)) for v in values],
-                            dtype=torch.long)
-
-    def _class_labels(self, data_samples: DataSample,
-                      batch_size: int) -> torch.Tensor:
-        """Per-sample true class ids for the classification loss.
-
-        Unlike the contrastive loss, cross-entropy needs the same id for a
-        class in every batch, so task names are refused, not enumerated.
-        """
-        values = self._label_values(data_samples, batch_size,
-                                    'classification_loss')
-        bad = [
-            v for v in values
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral)
-        ]
-        if bad:
-            raise ValueError(
-                f'classification_loss needs integer class ids in '
-                f'metainfo[{self.label_key!r}] (the same id for a class in '
-                f'every batch, e.g. sler_ir_mm.datasets.layouts.TASK_LABELS'
-                f'), got {bad[0]!r}; use integer labels')
-        return torch.tensor([int(v) for v in values], dtype=torch.long)
-
-    def _label_values(self, data_samples: DataSample, batch_size: int,
-                      loss_name: str) -> list:
-        """The raw labels of a batch, one per sample.
-
-        Args:
-            data_samples (DataSample): The batch's stacked data samples.
-            batch_size (int): Number of samples in the batch.
-            loss_name (str): Config key of the loss that needs them, named
-                in the error when they are missing.
-        """
-        values = data_samples.metainfo.get(self.label_key, None)
-        if values is None:
-            raise KeyError(
-                f'stage-1 training needs each sample\'s degradation label '
-                f'in metainfo[{self.label_key!r}]; add it to the dataset '
-                f"and keep it with PackInputs(meta_keys=['{self.label_key}'"
-                f'...]), or set {loss_name}=None')
-        if isinstance(values, torch.Tensor):
-            values = values.flatten().tolist()
-        elif not isinstance(values, (list, tuple)):
-            values = [values]
-        if len(values) != batch_size:
-            raise ValueError(f'got {len(values)} labels in '
-                             f'metainfo[{self.label_key!r}] for a batch of '
-                             f'{batch_size}')
-        return list(values)

@@ -1,6 +1,7 @@
 """What every SLER-IR router shares: its output, freezing and the
 assignment statistics of the training log."""
 import math
+from abc import ABCMeta, abstractmethod
 from typing import Dict, NamedTuple, Optional
 
 import torch
@@ -40,14 +41,28 @@ def normalized_entropy(counts: Tensor) -> Tensor:
     return ent / math.log(num_bins)
 
 
-class BaseRouter(BaseModule):
-    """Freezing and assignment statistics shared by the routers.
+class BaseRouter(BaseModule, metaclass=ABCMeta):
+    """What ``SLERRestorer`` relies on in a router, and what routers share:
+    freezing and the assignment statistics of the training log.
 
     The frozen flag is a buffer, so a stage-2 checkpoint loads frozen (its
-    parameters included). Subclasses set ``num_experts``, record the hard
-    assignment histogram of each layer in ``_last_counts`` ((K, C)) and
-    call :meth:`assignment_stats` from their ``routing_stats``.
+    parameters included). Subclasses set ``in_channels``, ``num_layers``
+    and ``num_experts``, implement :meth:`forward` and
+    :meth:`routing_stats`, record the hard assignment histogram of each
+    layer in ``_last_counts`` ((K, C)) and call :meth:`assignment_stats`
+    from their ``routing_stats``. They declare what the losses can read
+    from their :class:`RoutingResult`:
+
+    - ``classifies``: ``class_logits`` are degradation-class logits (the
+      classification loss L_cls needs them);
+    - ``has_spherical_embeddings``: ``embeddings`` are unit routing vectors
+      on the sphere (the hyperspherical contrastive loss L_HC needs them).
     """
+
+    #: Gives degradation-class logits (``RoutingResult.class_logits``).
+    classifies: bool = False
+    #: Gives spherical routing embeddings (``RoutingResult.embeddings``).
+    has_spherical_embeddings: bool = False
 
     def __init__(self, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -78,6 +93,14 @@ class BaseRouter(BaseModule):
         # A stage-2 checkpoint must come back frozen, parameters included.
         if self.frozen:
             self._apply_frozen()
+
+    @abstractmethod
+    def forward(self, feat: Tensor) -> RoutingResult:
+        """Route a batch of (B, in_channels) degradation features."""
+
+    @abstractmethod
+    def routing_stats(self) -> Dict[str, Tensor]:
+        """Statistics for the training log, as 0-dim float tensors."""
 
     def update_centers(self, embeddings: Tensor) -> None:
         """No-op unless the router has centers to cluster."""

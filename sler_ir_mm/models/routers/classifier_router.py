@@ -123,6 +123,10 @@ class ClassifierRouter(BaseRouter):
         init_cfg (dict, optional): Initialization config. Default: None.
     """
 
+    # Class logits for L_cls; its embeddings are not routing vectors.
+    classifies = True
+    has_spherical_embeddings = False
+
     def __init__(self,
                  in_channels: int,
                  num_layers: int = 8,

@@ -90,6 +90,10 @@ class SphericalRouter(BaseRouter):
         init_cfg (dict, optional): Initialization config. Default: None.
     """
 
+    # Unit routing vectors for L_HC; no degradation classes.
+    classifies = False
+    has_spherical_embeddings = True
+
     def __init__(self,
                  in_channels: int,
                  num_layers: int = 8,

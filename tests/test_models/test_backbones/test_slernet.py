@@ -334,3 +334,63 @@ def test_registry_build():
         net = MODELS.build(dict(type='SLERNet', num_experts=2, **TINY))
     assert isinstance(net, SLERNet) and net.num_experts == 2
     assert len(net.encoder_level1.experts) == 2
+
+
+def test_restormer_weights_module_and_old_paths():
+    """The conversion lives in restormer_weights; SLERNet's method and the
+    old import of RestormerLoadInfo delegate to it."""
+    from sler_ir_mm.models.backbones import restormer_weights
+    from sler_ir_mm.models.backbones import slernet
+    assert slernet.RestormerLoadInfo is restormer_weights.RestormerLoadInfo
+    torch.manual_seed(0)
+    restormer = tiny_restormer()
+    a, b = tiny_slernet(2), tiny_slernet(2)
+    b.load_state_dict(a.state_dict())
+    info_a = a.load_restormer_weights(restormer.state_dict(), experts=[1])
+    info_b = restormer_weights.load_restormer_weights(
+        b, restormer.state_dict(), experts=[1])
+    assert isinstance(info_a, restormer_weights.RestormerLoadInfo)
+    assert info_a == info_b
+    for (k, va), (_, vb) in zip(a.state_dict().items(),
+                                b.state_dict().items()):
+        assert torch.equal(va, vb), k
+
+
+def test_load_param_key_and_editor_layouts(tmp_path):
+    torch.manual_seed(0)
+    restormer = tiny_restormer()
+    sd = restormer.state_dict()
+    # An MMagic editor saved under DDP: only the generator's weights count.
+    editor = {
+        'state_dict': {
+            **{f'module.generator.{k}': v
+               for k, v in sd.items()},
+            'module.router.centers': torch.zeros(3, 8),
+        },
+        'meta': {},
+    }
+    net = tiny_slernet(1)
+    info = net.load_restormer_weights(editor)
+    assert len(info.loaded_keys) == len(sd) and not info.unexpected_keys
+    # param_key picks the entry, whatever else the checkpoint has.
+    ckpt = {'params': {'foo': torch.zeros(1)}, 'params_ema': sd}
+    with pytest.raises(RuntimeError, match='unexpected.*foo'):
+        net.load_restormer_weights(ckpt)
+    info = net.load_restormer_weights(ckpt, param_key='params_ema')
+    assert len(info.loaded_keys) == len(sd)
+    with pytest.raises(KeyError, match="param_key 'ema' not in checkpoint"):
+        net.load_restormer_weights(ckpt, param_key='ema')
+    with pytest.raises(TypeError, match='mapping or a checkpoint path'):
+        net.load_restormer_weights([sd])
+
+
+def test_load_from_unreadable_path(tmp_path):
+    from sler_ir_mm.utils.checkpoint_io import CheckpointReadError
+    net = tiny_slernet(1)
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        net.load_restormer_weights(str(tmp_path / 'nope.pth'))
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'not a checkpoint' * 4)
+    with pytest.raises(CheckpointReadError,
+                       match='cannot read Restormer checkpoint .*bad.pth'):
+        net.load_restormer_weights(bad)

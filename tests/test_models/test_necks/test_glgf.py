@@ -388,3 +388,86 @@ def test_slernet_feature_hook():
         hooked = net(img, routing, feature_hook=model.make_feature_hook(
             prior, hw))
     assert torch.equal(plain, hooked)
+
+
+def test_import_paths_and_state_dict_keys():
+    """The injection lives in prior_injection; the old paths and the
+    checkpoint keys stay."""
+    from sler_ir_mm.models.necks import PriorInjection as from_package
+    from sler_ir_mm.models.necks.glgf import PriorInjection
+    from sler_ir_mm.models.necks.prior_injection import \
+        PriorInjection as from_module
+    assert PriorInjection is from_module is from_package
+    assert MODELS.get('GLGF') is GLGF
+    keys = set(_glgf(inject_layers=(0, 5)).state_dict())
+    assert {
+        'film_mlp.1.weight', 'csp_proj.weight', 'dsp_proj.weight',
+        'q_proj.weight', 'attn_out.bias', 'log_slopes', 'ffn.2.weight',
+        'injections.0.prior_norm.weight', 'injections.5.q_proj.weight',
+        'injections.5.kv_proj.bias', 'injections.5.out_proj.weight',
+        'injections.5.feat_norm.bias'
+    } <= keys
+    assert not any(k.startswith('injections.1.') for k in keys)
+
+
+def test_hook_checks_the_prior_once(monkeypatch):
+    """The prior and its grid are checked when the hook is made, not again
+    in each of the 8 layers of a backbone pass."""
+    from sler_ir_mm.models.backbones import SLERNet
+    from sler_ir_mm.models.necks import prior_injection
+    calls = []
+    for name in ('check_prior', 'check_grid_hw', 'check_tensor'):
+        real = getattr(prior_injection, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(prior_injection, name, counted)
+    torch.manual_seed(0)
+    net = SLERNet(
+        dim=8,
+        num_blocks=(1, 1, 1, 1),
+        num_refinement_blocks=1,
+        heads=(1, 1, 1, 1),
+        num_experts=2).eval()
+    model = _glgf()
+    _perturb_injections(model)
+    hw = (2, 2)
+    with torch.no_grad():
+        prior = model(*_inputs(b=1, hw=hw), hw)
+        calls.clear()
+        hook = model.make_feature_hook(prior, hw)
+        hooked = net(torch.rand(1, 3, 16, 16), torch.zeros(1, 8).long(),
+                     feature_hook=hook)
+    assert calls == ['check_prior', 'check_tensor', 'check_grid_hw']
+    # Same result as injecting layer by layer with the checked inject().
+    feats = []
+    with torch.no_grad():
+        net(torch.rand(1, 3, 16, 16), torch.zeros(1, 8).long(),
+            feature_hook=lambda i, f: feats.append(f) or f)
+        for layer, feat in enumerate(feats):
+            torch.testing.assert_close(
+                hook(layer, feat), model.inject(layer, feat, prior, hw),
+                rtol=0, atol=0)
+    assert hooked.shape == (1, 3, 16, 16)
+
+
+def test_hook_rejects_mismatched_features():
+    model = _glgf(inject_layers=(0, 2))
+    hw = (2, 3)
+    prior = model(*_inputs(hw=hw), hw)
+    hook = model.make_feature_hook(prior, hw)
+    with pytest.raises(ValueError, match='layer 2: expected .* 32 channels'):
+        hook(2, _feat(1))
+    with pytest.raises(ValueError, match='layer 0: batch of prior'):
+        hook(0, _feat(0, b=3))
+    with pytest.raises(ValueError, match='must have shape'):
+        hook(0, torch.zeros(2, CHANNELS[0], 5))
+    # Layers without injection pass their features through untouched.
+    feat = _feat(1, b=3)
+    assert hook(1, feat) is feat
+    with pytest.raises(ValueError, match='prior tokens'):
+        model.make_feature_hook(prior, (3, 3))
+    with pytest.raises(TypeError, match='prior must be a Tensor'):
+        model.make_feature_hook(prior.tolist(), hw)

@@ -2,7 +2,7 @@
 import pytest
 from mmagic.registry import MODELS
 
-from sler_ir_mm.utils import count_parameters
+from sler_ir_mm.evaluation import count_parameters
 
 NET = dict(
     type='SLERNet', dim=8, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1,

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sler_ir_mm.utils.dataset_check import (check_config_datasets,
+from sler_ir_mm.datasets.dataset_check import (check_config_datasets,
                                             check_dataset_cfg,
                                             dataset_location, dataset_name,
                                             format_reports, iter_dataset_cfgs,
@@ -71,6 +71,14 @@ def test_iter_dataset_cfgs_walks_wrappers_and_lists():
         list(iter_dataset_cfgs(cfg, ['eval']))
     with pytest.raises(ValueError, match='val_dataloader\\[0\\]'):
         list(iter_dataset_cfgs(dict(val_dataloader=[dict(batch_size=1)])))
+    # A wrapper's inner dataset that is no config is named where it sits.
+    bad = dict(train_dataloader=dict(dataset=dict(
+        type='ConcatDataset', datasets=[leaf, 'b.py'])))
+    with pytest.raises(TypeError, match=r'train_dataloader\.dataset\.'
+                       r'datasets\[1\] must be a dataset config dict'):
+        list(iter_dataset_cfgs(bad))
+    with pytest.raises(TypeError, match='train_dataloader.dataset must be'):
+        list(iter_dataset_cfgs(dict(train_dataloader=dict(dataset=[leaf]))))
 
 
 def test_name_and_location():

@@ -2,7 +2,8 @@
 import pytest
 from mmengine.config import Config
 
-from sler_ir_mm.utils import prepare_cpu_distributed, set_data_root
+from sler_ir_mm.datasets import set_data_root
+from sler_ir_mm.engine import prepare_cpu_distributed
 
 
 def make_cfg():

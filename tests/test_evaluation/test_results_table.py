@@ -1,6 +1,6 @@
 import pytest
 
-from sler_ir_mm.utils import format_results_table, summarize_metrics
+from sler_ir_mm.evaluation import format_results_table, summarize_metrics
 
 METRICS = {
     'SOTS/PSNR': 30.0, 'SOTS/SSIM': 0.97,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sler_ir_mm.models.routers import SphericalRouter
-from sler_ir_mm.utils.route_stats import (center_angles, expert_usage,
+from sler_ir_mm.evaluation.route_stats import (center_angles, expert_usage,
                                           format_path, format_route_stats,
                                           path_histogram, plot_expert_usage,
                                           route_purity, summarize_routes)
@@ -105,7 +105,7 @@ def test_format_and_plot(tmp_path):
 
 
 def test_nmi():
-    from sler_ir_mm.utils.route_stats import normalized_mutual_information
+    from sler_ir_mm.evaluation.route_stats import normalized_mutual_information
     tasks = ['a', 'a', 'b', 'b', 'c', 'c']
     # Every task its own path: 1. One path for all: 0.
     assert normalized_mutual_information([1, 1, 2, 2, 3, 3], tasks) == \
@@ -123,7 +123,7 @@ def test_nmi():
 
 
 def test_task_routing_and_layer_balance():
-    from sler_ir_mm.utils.route_stats import layer_balance, task_routing
+    from sler_ir_mm.evaluation.route_stats import layer_balance, task_routing
     routes = [[0, 1], [0, 1], [0, 1], [1, 1], [1, 0], [1, 0]]
     tasks = ['noise', 'noise', 'rain', 'rain', 'haze', 'haze']
     s = task_routing(routes, tasks)
@@ -144,7 +144,7 @@ def test_task_routing_and_layer_balance():
 
 
 def test_class_pair_cosines():
-    from sler_ir_mm.utils.route_stats import class_pair_cosines
+    from sler_ir_mm.evaluation.route_stats import class_pair_cosines
     e = np.array([[1., 0.], [1., 0.], [0., 1.], [-1., 0.]])[:, None]
     out = class_pair_cosines(e, ['a', 'a', 'b', 'c'])
     assert out['tasks'] == ['a', 'b', 'c']
@@ -160,7 +160,7 @@ def test_class_pair_cosines():
 
 
 def test_routing_diagnostics_and_format(tmp_path):
-    from sler_ir_mm.utils.route_stats import (format_task_routing,
+    from sler_ir_mm.evaluation.route_stats import (format_task_routing,
                                               plot_cosine_matrices,
                                               routing_diagnostics)
     routes = np.array([[0, 1], [0, 1], [2, 2], [2, 2]])

@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
 
-from sler_ir_mm.utils import (CheckpointMismatchError,
-                              check_checkpoint_matches, checkpoint_to_load)
-from sler_ir_mm.utils.checkpoint_check import (compare_state_shapes,
+from sler_ir_mm.engine import (CheckpointMismatchError,
+                               check_checkpoint_matches, checkpoint_to_load)
+from sler_ir_mm.engine.checkpoint_check import (compare_state_shapes,
                                                read_checkpoint_shapes)
 
 BACKBONE = dict(
@@ -153,7 +153,7 @@ def test_checkpoint_to_load(tmp_path):
 
 
 def test_empty_last_checkpoint_names_a_checkpoint_to_resume(tmp_path):
-    from sler_ir_mm.utils import UnreadableCheckpointError
+    from sler_ir_mm.engine import UnreadableCheckpointError
     (tmp_path / 'epoch_1.pth').write_bytes(b'x')
     (tmp_path / 'last_checkpoint').write_text('')
     with pytest.raises(UnreadableCheckpointError) as err:
@@ -164,10 +164,35 @@ def test_empty_last_checkpoint_names_a_checkpoint_to_resume(tmp_path):
 
 
 def test_unreadable_checkpoint_is_its_own_error(tmp_path):
-    from sler_ir_mm.utils import UnreadableCheckpointError
+    from sler_ir_mm.engine import UnreadableCheckpointError
     bad = tmp_path / 'epoch_2.pth'
     bad.write_bytes(b'PK\x03\x04 truncated')
     with pytest.raises(UnreadableCheckpointError, match='cannot read'):
         read_checkpoint_shapes(str(bad))
     with pytest.raises(UnreadableCheckpointError, match='not found'):
         read_checkpoint_shapes(str(tmp_path / 'missing.pth'))
+
+
+def test_read_shapes_of_the_usual_layouts(tmp_path):
+    w = torch.zeros(2, 3)
+    layouts = {
+        # MMEngine, saved under DDP: the prefix goes, as MMEngine loads it.
+        'mmengine': dict(state_dict={'module.a': w, 'b': 3}, meta={}),
+        # BasicSR's EMA weights; the legacy (pre-zip) format is not mapped.
+        'basicsr_ema': dict(params_ema={'a': w}),
+        'bare': {'a': w},
+    }
+    for name, ckpt in layouts.items():
+        path = tmp_path / f'{name}.pth'
+        torch.save(ckpt, path, _use_new_zipfile_serialization=(
+            name != 'basicsr_ema'))
+        shapes = read_checkpoint_shapes(str(path))
+        assert shapes['a'] == (2, 3), name
+    assert read_checkpoint_shapes(str(tmp_path / 'mmengine.pth')) == {
+        'a': (2, 3),
+        'b': None
+    }
+    torch.save(dict(state_dict=[w]), tmp_path / 'odd.pth')
+    with pytest.raises(CheckpointMismatchError,
+                       match="'state_dict' is a list, not a dict"):
+        read_checkpoint_shapes(str(tmp_path / 'odd.pth'))

@@ -187,7 +187,7 @@ def _plan(model: nn.Module,
     return restore_plain, None
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def restore_image(model: nn.Module,
                   image: ImageInput,
                   tile: Optional[int] = None,

@@ -31,11 +31,12 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.datasets import set_data_root  # noqa: E402
 from sler_ir_mm.engine import (CheckpointMismatchError,  # noqa: E402
                                UnreadableCheckpointError,
-                               check_checkpoint_matches,
-                               prepare_cpu_distributed)
+                               check_checkpoint_matches)
+from sler_ir_mm.engine.dist_backend import close_distributed  # noqa: E402
+from sler_ir_mm.engine.run_config import (finish_run_config,  # noqa: E402
+                                          load_run_config)
 from sler_ir_mm.engine.checkpoint_check import (  # noqa: E402
     check_is_checkpoint)
 from sler_ir_mm.evaluation import (format_results_table,  # noqa: E402
@@ -116,22 +117,8 @@ def build_config(args: argparse.Namespace) -> Config:
         raise SystemExit('give a checkpoint (or --degraded-inputs)')
     elif not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root is not None:
-        try:
-            set_data_root(cfg, args.data_root)
-        except ValueError as err:
-            raise SystemExit(f'--data-root: {err}')
-    if prepare_cpu_distributed(cfg):
-        print('No CUDA: the processes run on CPU with the gloo backend.')
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher)
+    finish_run_config(cfg, args.config, args.data_root, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.degraded_inputs:
@@ -198,6 +185,7 @@ def main(argv=None) -> dict:
     metrics = {k: float(v) for k, v in collector.metrics.items()}
     if runner.rank == 0:
         report(runner, metrics, args.out)
+    close_distributed()
     return metrics
 
 

@@ -26,11 +26,13 @@ import sler_ir_mm  # noqa: F401,E402,I001
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from sler_ir_mm.datasets import set_data_root  # noqa: E402
 from sler_ir_mm.engine import (CheckpointMismatchError,  # noqa: E402
                                NonFiniteLossError, UnreadableCheckpointError,
                                check_checkpoint_matches, checkpoint_to_load,
-                               prepare_cpu_distributed, resume_hint)
+                               resume_hint)
+from sler_ir_mm.engine.dist_backend import close_distributed  # noqa: E402
+from sler_ir_mm.engine.run_config import (finish_run_config,  # noqa: E402
+                                          load_run_config)
 from sler_ir_mm.engine.checkpoint_check import (  # noqa: E402
     check_is_checkpoint)
 from sler_ir_mm.engine.schedules import (StageScheduleError,  # noqa: E402
@@ -124,12 +126,7 @@ def enable_amp(cfg: Config) -> None:
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher)
     if args.stage_epochs is not None or args.stage2_batch_size is not None:
         flag = '--stage-epochs' if args.stage_epochs else '--stage2-batch-size'
         try:
@@ -138,20 +135,7 @@ def build_config(args: argparse.Namespace) -> Config:
                              stage2_batch_size=args.stage2_batch_size)
         except StageScheduleError as err:
             raise SystemExit(f'{flag}: {err}')
-    if args.data_root is not None:
-        try:
-            set_data_root(cfg, args.data_root)
-        except ValueError as err:
-            raise SystemExit(f'--data-root: {err}')
-    if prepare_cpu_distributed(cfg):
-        print('No CUDA: the processes run on CPU with the gloo backend.')
-
-    # Priority: --work-dir > work_dir in the config > work_dirs/<config name>.
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    finish_run_config(cfg, args.config, args.data_root, args.work_dir)
 
     if args.amp:
         enable_amp(cfg)
@@ -206,6 +190,7 @@ def main(argv=None) -> None:
         check_checkpoint(runner, cfg)
     try:
         runner.train()
+        close_distributed()
     except NonFiniteLossError:
         if show_traceback():
             raise

@@ -6,19 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmagic.registry import MODELS
+from tiny_models import NET, TOWER
 
 from sler_ir_mm.models.encoders import (BaseViewEncoder, CLIPImageEncoder,
                                         ConvDegradationEncoder,
                                         DACLIPEncoder, EncoderOutput)
-
-TOWER = dict(image_size=32, layers=2, width=32, patch_size=8, head_width=16)
-NET = dict(
-    type='SLERNet',
-    dim=8,
-    num_blocks=(1, 1, 1, 1),
-    num_refinement_blocks=1,
-    heads=(1, 1, 2, 2),
-    num_experts=3)
 
 
 class TokenlessEncoder(BaseViewEncoder):

@@ -4,7 +4,8 @@ import pytest
 import torch
 from mmagic.registry import MODELS
 from test_sler_restorer import tiny_restorer
-from test_sler_restorer_glgf import NET, clip
+from test_sler_restorer_glgf import clip
+from tiny_models import NET, count_tower_calls
 
 from sler_ir_mm.models.restorers import BatchEncoder, EncodedBatch
 from sler_ir_mm.models.restorers.sler_restorer import encoder_views
@@ -35,18 +36,6 @@ def count_views(encoder, method='forward_preprocessed'):
         return original(views, *args, **kwargs)
 
     setattr(encoder, method, wrapped)
-    return calls
-
-
-def count_tower_calls(encoder):
-    """(tower, batch size) of every call of the encoder's patch
-    embedding(s)."""
-    calls = []
-    for name, module in encoder.named_modules():
-        if name.endswith('conv1'):
-            module.register_forward_hook(
-                lambda m, args, out, name=name: calls.append(
-                    (name, args[0].shape[0])))
     return calls
 
 

@@ -3,17 +3,9 @@ import pytest
 import torch
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
+from tiny_models import NET, TOWER, count_tower_calls
 
 from sler_ir_mm.models.restorers.sler_restorer import encoder_views
-
-TOWER = dict(image_size=32, layers=2, width=32, patch_size=8, head_width=16)
-NET = dict(
-    type='SLERNet',
-    dim=8,
-    num_blocks=(1, 1, 1, 1),
-    num_refinement_blocks=1,
-    heads=(1, 1, 2, 2),
-    num_experts=3)
 
 
 def clip(kind='CLIPImageEncoder', **kwargs):
@@ -36,17 +28,6 @@ def restorer(degradation=None, content=None, with_glgf=True):
             contrastive_loss=dict(type='HypersphericalContrastiveLoss'),
             data_preprocessor=dict(
                 type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3)))
-
-
-def count_tower_calls(encoder):
-    """Batch sizes of every call of the encoder's patch embedding(s)."""
-    calls = []
-    for name, module in encoder.named_modules():
-        if name.endswith('conv1'):
-            module.register_forward_hook(
-                lambda m, args, out, name=name: calls.append(
-                    (name, args[0].shape[0])))
-    return calls
 
 
 def test_encoder_views_layout():

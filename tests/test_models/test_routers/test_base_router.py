@@ -3,17 +3,10 @@ capabilities, not its attributes."""
 import pytest
 import torch
 from mmagic.registry import MODELS
+from tiny_models import NET
 
 from sler_ir_mm.models.routers import (BaseRouter, ClassifierRouter,
                                        SphericalRouter)
-
-NET = dict(
-    type='SLERNet',
-    dim=8,
-    num_blocks=(1, 1, 1, 1),
-    num_refinement_blocks=1,
-    heads=(1, 1, 2, 2),
-    num_experts=3)
 
 
 class NonSphericalRouter(SphericalRouter):

@@ -1,17 +1,20 @@
 # SLER-IR on the embedded mini benchmark: the quick-start job. It builds the
-# data if missing (scikit-image's photos, five synthetic degradations),
-# trains both stages and tests on the five test sets in well under 15
-# minutes on 2 CPU cores:
+# data if missing (scikit-image's photos, five synthetic degradations and
+# five mixes), trains both stages on the five single degradations and
+# validates on the ten test sets (five singles, five mixes zero-shot) in
+# under 10 minutes on 2 CPU cores on first use:
 #   python tools/train.py configs/sler_ir_mini_5task.py
 #   python tools/test.py configs/sler_ir_mini_5task.py work_dirs/sler_ir_mini_5task/epoch_22.pth
 # A small SLER-IR (dim 16, one block per level, 3 experts per layer, GLGF)
 # routed on a tiny open_clip tower that the project pretrains to recognise
 # the five degradations (the paper routes on DA-CLIP, pretrained and frozen;
-# no weights can be downloaded here). The tower is trained on first use
-# (about 3 minutes, then cached under checkpoints/degradation_encoders/; or
-# ahead of time: python tools/pretrain_degradation_encoder.py THIS_CONFIG)
-# and is the same frozen tower in every mini ablation row. The matching
-# baseline is configs/restormer/restormer_mini_5task.py.
+# no weights can be downloaded here). tools/train.py pretrains the tower
+# first when its checkpoint is missing (about a minute on an idle 2-core
+# machine, then cached under checkpoints/degradation_encoders/; or ahead of
+# time: python tools/pretrain_degradation_encoder.py THIS_CONFIG), and it
+# is the same frozen tower in every mini row. The matching baseline is
+# configs/restormer/restormer_mini_5task.py; configs/sler_ir_mini_cdd.py
+# also trains on the mixes.
 _base_ = [
     './_base_/models/sler_ir.py',
     './_base_/datasets/mini_5task.py',

@@ -1,8 +1,11 @@
 """Runtime fixes for MMagic 1.2.0 / MMEngine 0.10.7 on numpy 2 and torch>=2.6.
 
-This is the only module of the package that touches third-party code. It is
-imported first by ``sler_ir_mm/__init__.py`` so that the fixes are in place
-before anything imports ``mmagic``. Each fix is idempotent and does nothing
+It holds the fixes of third-party code that every use of the package needs
+(the tools' allocator setting, :mod:`sler_ir_mm.utils.cpu_allocator`, and
+the stage-switch hook's loop counters are the other two places that reach
+into third-party internals). It is imported first by
+``sler_ir_mm/__init__.py`` so that the fixes are in place before anything
+imports ``mmagic``. Each fix is idempotent and does nothing
 on a stack that does not need it.
 
 1. ``np.bool8`` was removed in numpy 2, and ``mmagic/utils/trans_utils.py``
@@ -11,7 +14,11 @@ on a stack that does not need it.
    MMEngine 0.10.7 calls it without that argument, so resuming fails with
    ``Unsupported global: ... HistoryBuffer``. Rather than turning safe loading
    off, we allow-list the few classes an MMEngine checkpoint holds (its message
-   hub's ``HistoryBuffer`` and the numpy scalars/arrays inside it).
+   hub's ``HistoryBuffer`` and the numpy scalars/arrays inside it), and
+   MMEngine's local checkpoint loader also allows ``getattr``, which a
+   ``HistoryBuffer``'s state needs, while it loads
+   (:func:`sler_ir_mm.utils.checkpoint_io.mmengine_checkpoint_globals`; not
+   process-wide).
 3. MMEngine writes a checkpoint straight to its final name, so a process
    killed mid-write (SIGKILL, OOM killer, preemption) leaves a truncated
    ``epoch_N.pth`` next to the good ones, which ``tools/test.py`` or
@@ -51,7 +58,7 @@ def _numpy_pickle_globals() -> list:
 
 def _safe_globals() -> list:
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer, getattr, *_numpy_pickle_globals()]
+    return [HistoryBuffer, *_numpy_pickle_globals()]
 
 
 def _allow_mmengine_checkpoints() -> None:
@@ -59,6 +66,26 @@ def _allow_mmengine_checkpoints() -> None:
     if add_safe_globals is None:  # torch<2.4 has no weights_only default
         return
     add_safe_globals(_safe_globals())
+    _scope_getattr_to_mmengine_loads()
+
+
+def _scope_getattr_to_mmengine_loads() -> None:
+    """MMEngine's loader of local checkpoints (``load_from``, resume) runs
+    under ``mmengine_checkpoint_globals``."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from sler_ir_mm.utils.checkpoint_io import mmengine_checkpoint_globals
+    local = CheckpointLoader._schemes['']
+    if getattr(local, 'sler_ir_scoped', False):
+        return
+
+    def load_local_checkpoint(filename, map_location):
+        with mmengine_checkpoint_globals():
+            return local(filename, map_location)
+
+    load_local_checkpoint.sler_ir_scoped = True
+    load_local_checkpoint.__wrapped__ = local
+    CheckpointLoader.register_scheme('', load_local_checkpoint, force=True)
 
 
 def _fsync_dir(path: str) -> None:

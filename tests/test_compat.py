@@ -12,31 +12,111 @@ def test_numpy_bool8_alias():
     assert np.bool8 is np.bool_
 
 
-def test_fixes_are_idempotent():
-    compat.apply_runtime_fixes()
-    compat.apply_runtime_fixes()
-    assert np.bool8 is np.bool_
+def _patched_state() -> dict:
+    """What each fix sets in third-party code."""
+    import mmengine.runner as runner_pkg
+    from mmengine.runner import checkpoint, runner
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return dict(
+        bool8=np.bool8,
+        safe_globals=set(torch.serialization.get_safe_globals()),
+        local_loader=CheckpointLoader._schemes[''],
+        save_checkpoint=[m.save_checkpoint
+                         for m in (checkpoint, runner, runner_pkg)])
 
 
-def test_safe_load_of_mmengine_message_hub_state():
-    """What MMEngine puts in a checkpoint loads with torch's safe loader."""
-    from mmengine.logging import HistoryBuffer, MessageHub
+def test_fixes_are_idempotent(tmp_path, monkeypatch):
+    """Applying the fixes again changes nothing: every fix (bool8, the
+    allow-list, the scoped checkpoint loader, atomic checkpoint writes)
+    is in place once."""
+    from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
+    compat.apply_runtime_fixes()
+    first = _patched_state()
+    compat.apply_runtime_fixes()
+    compat.apply_runtime_fixes()
+    again = _patched_state()
+    assert again['bool8'] is np.bool_
+    assert again['safe_globals'] == first['safe_globals']
+    assert set(compat.MMENGINE_CHECKPOINT_SAFE_GLOBALS) <= \
+        again['safe_globals']
+    assert again['local_loader'] is first['local_loader']
+    assert all(f is first['save_checkpoint'][0]
+               for f in first['save_checkpoint'] + again['save_checkpoint'])
+    # MMEngine's local loader is wrapped once, around MMEngine's own.
+    local = CheckpointLoader._schemes['']
+    assert local.sler_ir_scoped
+    assert not getattr(local.__wrapped__, 'sler_ir_scoped', False)
+    # A save writes through one temporary file (a second wrapper would
+    # write <name>.tmp.tmp), and still loads.
+    from mmengine.fileio.backends import LocalBackend
+    written = []
+    put = LocalBackend.put
+
+    def recorded(backend, obj, filepath):
+        written.append(str(filepath))
+        return put(backend, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', recorded)
+    path = tmp_path / 'epoch_1.pth'
+    save_checkpoint(dict(state_dict=dict(w=torch.ones(2))), path)
+    assert written == [f'{path}.tmp']
+    assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']
+    assert torch.equal(
+        torch.load(path, weights_only=True)['state_dict']['w'],
+        torch.ones(2))
+
+
+def _mmengine_checkpoint(path):
+    """What MMEngine puts in a checkpoint: a message hub, numpy meta."""
+    from mmengine.logging import MessageHub
     hub = MessageHub.get_instance('test_compat_hub')
     hub.update_scalar('train/loss', np.float32(0.5))
     hub.update_scalar('train/lr', 1e-4)
     hub.update_info('iter', 3)
-    state = dict(
-        meta=dict(iter=3, seed=np.int64(7), arr=np.arange(3.)),
-        message_hub=hub.state_dict(),
-        state_dict=dict(w=torch.ones(2)))
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    buf.seek(0)
-    loaded = torch.load(buf, weights_only=True)
+    torch.save(
+        dict(meta=dict(iter=3, seed=np.int64(7), arr=np.arange(3.)),
+             message_hub=hub.state_dict(),
+             state_dict=dict(w=torch.ones(2))), path)
+
+
+def _check_loaded(loaded):
+    from mmengine.logging import HistoryBuffer
     assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
     np.testing.assert_array_equal(loaded['meta']['arr'], np.arange(3.))
     assert loaded['meta']['seed'] == 7
+
+
+def test_safe_load_of_mmengine_message_hub_state(tmp_path):
+    """An MMEngine checkpoint loads safely where checkpoints are loaded:
+    MMEngine's loader (load_from, resume) and load_checkpoint_file."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from sler_ir_mm.utils.checkpoint_io import load_checkpoint_file
+    path = str(tmp_path / 'epoch_1.pth')
+    _mmengine_checkpoint(path)
+    _check_loaded(_load_checkpoint(path, map_location='cpu'))
+    _check_loaded(load_checkpoint_file(path))
+
+
+def test_getattr_is_allowed_only_in_checkpoint_loads(tmp_path):
+    """The message hub's HistoryBuffer is what needs getattr (its state
+    holds HistoryBuffer.min etc.); it is allowed inside the checkpoint
+    loads only, not in every safe load of the process."""
+    from sler_ir_mm.utils.checkpoint_io import mmengine_checkpoint_globals
+    path = str(tmp_path / 'epoch_1.pth')
+    _mmengine_checkpoint(path)
+    assert getattr not in torch.serialization.get_safe_globals()
+    with pytest.raises(Exception, match='getattr'):
+        torch.load(path, weights_only=True)
+    with mmengine_checkpoint_globals():
+        _check_loaded(torch.load(path, weights_only=True))
+    assert getattr not in torch.serialization.get_safe_globals()
+    # Without the message hub, nothing needs it.
+    state = torch.load(path, weights_only=False)
+    del state['message_hub']
+    torch.save(state, path)
+    torch.load(path, weights_only=True)
 
 
 class NotAllowed:

@@ -11,8 +11,8 @@ Two sources of data:
   ``PretrainedDegradationEncoder`` (the mini configs: synthetic
   degradations of the mini benchmark's training photos, never its test
   photos). Without ``--out`` the result goes where the config looks for it
-  (its cache), so this builds ahead of time what the first training run
-  would build;
+  (its cache): building the model only reads it, and ``tools/train.py``
+  runs this step first when the file is missing;
 - ``--data-root DIR``: the degraded images of the config's training set
   under DIR (your all-in-one tree), labelled by task, starting from local
   open_clip weights (``--init-checkpoint``) or random ones.
@@ -48,15 +48,15 @@ from mmengine.runner import Runner  # noqa: E402
 from mmagic.registry import MODELS  # noqa: E402
 
 from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
-    cached_encoder_path, check_recipe, classify_tiles,
-    pretrain_degradation_encoder, read_encoder_meta, recipe_key)
+    classify_tiles, pretrain_degradation_encoder)
+from sler_ir_mm.models.encoders.encoder_recipe import (  # noqa: E402
+    DEFAULT_CACHE_DIR, ENCODER_TYPE, cached_encoder_path, check_recipe,
+    read_encoder_meta, recipe_key)
 from sler_ir_mm.datasets import task_subsets  # noqa: E402
 from sler_ir_mm.datasets import set_data_root  # noqa: E402
-from sler_ir_mm.datasets.dataset_check import quiet_metainfo_notices  # noqa
+from sler_ir_mm.datasets.dataset_cfgs import quiet_metainfo_notices  # noqa
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
-
-DEFAULT_CACHE = 'checkpoints/degradation_encoders'
-
+from sler_ir_mm.utils.file_lock import file_lock  # noqa: E402
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -94,9 +94,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def recipe_from(cfg: Config, args: argparse.Namespace) -> tuple:
     """(recipe, cache_dir) for the command line."""
     enc = cfg.model.get('degradation_encoder', {}) or {}
-    has_recipe = enc.get('type') == 'PretrainedDegradationEncoder'
-    cache_dir = enc.get('cache_dir', DEFAULT_CACHE) if has_recipe else \
-        DEFAULT_CACHE
+    has_recipe = enc.get('type') == ENCODER_TYPE
+    cache_dir = enc.get('cache_dir', DEFAULT_CACHE_DIR) if has_recipe else \
+        DEFAULT_CACHE_DIR
     if has_recipe:
         recipe = copy.deepcopy(enc['recipe'].to_dict() if hasattr(
             enc['recipe'], 'to_dict') else enc['recipe'])
@@ -213,16 +213,18 @@ def main(argv=None) -> dict:
     print(f'recipe {recipe["name"]!r} (key {recipe_key(recipe)}): '
           f'{recipe["iters"]} iterations at batch {recipe["batch_size"]} '
           f'-> {out}')
-    meta = read_encoder_meta(out) if osp.exists(out) else None
-    if osp.exists(out) and (meta is None or
-                            meta.get('recipe_key') != recipe_key(recipe)):
-        raise SystemExit(f'{out} exists and was not written by this recipe;'
-                         ' it is left alone: give another --out')
-    if meta is None:
-        meta = pretrain_degradation_encoder(recipe, out)
-    else:
-        print(f'{out} is already built from this recipe '
-              f'({meta["train_seconds"]} s of training)')
+    # A training run of the same config may be building it right now.
+    with file_lock(out):
+        meta = read_encoder_meta(out) if osp.exists(out) else None
+        if osp.exists(out) and (meta is None or
+                                meta.get('recipe_key') != recipe_key(recipe)):
+            raise SystemExit(f'{out} exists and was not written by this '
+                             'recipe; it is left alone: give another --out')
+        if meta is None:
+            meta = pretrain_degradation_encoder(recipe, out)
+        else:
+            print(f'{out} is already built from this recipe '
+                  f'({meta["train_seconds"]} s of training)')
     report = dict(checkpoint=out, recipe_key=meta['recipe_key'],
                   classes=meta['classes'], train_seconds=meta['train_seconds'],
                   heldout_accuracy=meta['heldout_accuracy'])

@@ -1,8 +1,10 @@
 """Evaluate a checkpoint on a config's test sets.
 
-Ends by printing per-set PSNR/SSIM and their average, laid out like the
-paper's Tables 1-2, and writes that table to the run's log dir
-(``results.json``, ``results.md``).
+Ends by printing a results table, one row per test set (images, PSNR ± SE,
+SSIM, input PSNR, harm rate, worst loss, and scikit-image's PSNR/SSIM when
+the config reports them) and the average rows (single degradations,
+composites, all sets), and writes it to the run's log dir (``results.json``,
+``results.md``).
 
 Examples::
 
@@ -129,7 +131,9 @@ def build_config(args: argparse.Namespace) -> Config:
             pixel_loss=dict(type='L1Loss'),
             data_preprocessor=cfg.model.get(
                 'data_preprocessor', dict(type='DataPreprocessor')))
-        cfg.pop('model_wrapper_cfg', None)
+        # DistributedDataParallel refuses a model without parameters; this
+        # wrapper wraps only submodules that have some (here none).
+        cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
     return cfg
 
 
@@ -138,7 +142,7 @@ def report(runner, metrics: dict, out: str = None) -> None:
     log dir, and the raw metrics to ``out`` if given."""
     summary = summarize_metrics(metrics)
     table = format_results_table(summary)
-    print_log('Results (per test set and average):\n' + table,
+    print_log('Results (per test set, then averages):\n' + table,
               logger='current')
     with open(osp.join(runner.log_dir, 'results.json'), 'w',
               encoding='utf-8') as f:

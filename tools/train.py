@@ -1,5 +1,11 @@
 """Train a model from an MMEngine config.
 
+A config whose degradation encoder is pretrained in the project
+(``PretrainedDegradationEncoder``, the mini configs) has it pretrained
+first, as a step of its own with its own progress bar, when its file is
+missing (what ``tools/pretrain_degradation_encoder.py CONFIG`` does); then
+the model is built and trained.
+
 Examples::
 
     python tools/train.py configs/smoke/sler_ir_smoke.py
@@ -35,6 +41,8 @@ from sler_ir_mm.engine.run_config import (finish_run_config,  # noqa: E402
                                           load_run_config)
 from sler_ir_mm.engine.checkpoint_check import (  # noqa: E402
     check_is_checkpoint)
+from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
+    pretrain_missing_encoders)
 from sler_ir_mm.engine.schedules import (StageScheduleError,  # noqa: E402
                                          read_stage_epochs,
                                          set_stage_epochs)
@@ -185,6 +193,8 @@ def check_checkpoint(runner: Runner, cfg: Config) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
+    # Building the model only reads a pretrained encoder: make it first.
+    pretrain_missing_encoders(cfg.model)
     runner = Runner.from_cfg(cfg)
     if not args.no_strict_load:
         check_checkpoint(runner, cfg)

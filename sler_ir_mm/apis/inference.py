@@ -21,12 +21,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from sler_ir_mm.models.restorers.restore_plan import prior_for_region
 from sler_ir_mm.models.restorers.sler_restorer import pad_to_multiple
 from sler_ir_mm.utils import check_int
+from sler_ir_mm.utils.view_geometry import Box
 from .image_io import (IMAGE_EXTENSIONS, check_channel_order, join_image,
                        read_image, split_image)
-from .tiling import Box, RegionFn, restore_tiled
+from .tiling import RegionFn, restore_tiled
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RestorationResult', 'init_restorer', 'read_image',
@@ -40,8 +40,6 @@ __all__ = [
 _PLAIN_MODEL_MULTIPLE = 8
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
-# The old name of the prior resampling, which moved to the model side.
-_prior_for_region = prior_for_region
 
 
 class RestorationResult(NamedTuple):

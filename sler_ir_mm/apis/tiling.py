@@ -1,25 +1,15 @@
 """Restore an image in overlapping tiles blended with linear ramps, which
 bounds the memory a large image needs."""
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional
 
 import torch
 
-__all__ = ['RegionFn', 'ramp', 'restore_tiled', 'tile_starts']
+from sler_ir_mm.utils.view_geometry import Box, tile_starts
 
-# A region of an image: (top, left, height, width) in pixels.
-Box = Tuple[int, int, int, int]
+__all__ = ['RegionFn', 'ramp', 'restore_tiled']
+
 # restore(region, box) -> the restored region.
 RegionFn = Callable[[torch.Tensor, Box], torch.Tensor]
-
-
-def tile_starts(length: int, tile: int, overlap: int) -> List[int]:
-    """Starts of tiles of size ``min(tile, length)`` covering ``length``."""
-    if length <= tile:
-        return [0]
-    starts = list(range(0, length - tile, tile - overlap))
-    # The last tile ends at the border (it may overlap its neighbour more).
-    starts.append(length - tile)
-    return starts
 
 
 def ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:

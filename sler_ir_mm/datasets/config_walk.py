@@ -3,7 +3,7 @@
 The config helpers that rewrite or read datasets and transforms wherever
 they sit (:func:`~sler_ir_mm.datasets.data_root.set_data_root`,
 :func:`~sler_ir_mm.datasets.bad_samples.set_on_error`,
-:func:`~sler_ir_mm.datasets.dataset_check.iter_dataset_cfgs`) all walk a
+:func:`~sler_ir_mm.datasets.dataset_cfgs.iter_dataset_cfgs`) all walk a
 config the same way, through this generator.
 """
 from typing import (Any, Callable, Iterable, Iterator, Mapping, NamedTuple,

@@ -1,8 +1,9 @@
-"""The embedded mini benchmark: five degradations of scikit-image's photos.
+"""The embedded mini benchmark: five degradations and their mixes on
+scikit-image's photos.
 
 A small all-in-one benchmark that needs no download: the clean images are
 crops of the sample photographs shipped inside the scikit-image wheel
-(training and test crops come from different photographs), and the five
+(training and test crops come from different photographs), and the
 degradations are synthesised with fixed seeds (see
 :mod:`sler_ir_mm.datasets.synthetic_degradations`). It is written in the
 PromptIR / AdaIR folder layout (``Train/...`` and ``test/...``), so the
@@ -20,7 +21,17 @@ dehaze      ``Train/Dehaze/synthetic/part1/  ``test/dehaze/mini/input/
             ``Train/Dehaze/original/<id>``   ``target/<id>.png``
 deblur      ``Train/Deblur/blur`` -> sharp   ``test/deblur/mini/input``
 lowlight    ``Train/Enhance/low`` -> ``gt``  ``test/enhance/mini/input``
+mixes       ``Train/Mix/<mix>/input`` ->     ``test/mix/<mix>/input`` ->
+            ``target`` (the ``mini_cdd``     ``target``
+            protocol trains on them)
 ==========  ===============================  ================================
+
+Version 2 (this one) tests on 24 images per set, the same 6 non-overlapping
+128 x 128 crops of each of 4 photographs in every set (so sets differ in
+their degradation, not their content), has a stronger motion blur, and
+adds five composite sets (:data:`MIXES`), synthesised in the physical
+order of :func:`~sler_ir_mm.datasets.synthetic_degradations.compose`.
+A composite's task name joins its components' task names with ``'+'``.
 
 The build is deterministic: the same scikit-image and OpenCV give the same
 bytes. It writes into a temporary folder and renames it into place, and a
@@ -31,7 +42,6 @@ processes) wait on a lock file. Use :func:`build_mini_benchmark` or
 wrap their datasets in ``MiniBenchmarkDataset``, which builds the data
 when it is missing.
 """
-import contextlib
 import copy
 import hashlib
 import json
@@ -44,30 +54,54 @@ import cv2
 import numpy as np
 from mmagic.registry import DATASETS
 
-from .layouts import PROMPTIR_LAYOUT
-from .synthetic_degradations import DEGRADATIONS
+from sler_ir_mm.utils.file_lock import file_lock
+from .layouts import PROMPTIR_LAYOUT, TASK_LABELS
+from .synthetic_degradations import DEGRADATIONS, compose
 
-BENCHMARK_VERSION = 1
+BENCHMARK_VERSION = 2
 MANIFEST = 'MANIFEST.json'
 BASE_SEED = 20241126
 
 # Photographs of scikit-image 0.19+ that ship inside the wheel (no pooch
 # download). 'cat' is 'chelsea', and the two stereo_motorcycle views show
 # one scene, so only the left view is used. Grayscale photos are turned
-# into 3-channel images; they add texture (bricks, gravel, grass).
-TRAIN_PHOTOS = ('astronaut', 'coffee', 'stereo_motorcycle',
-                'hubble_deep_field', 'immunohistochemistry', 'retina',
-                'camera', 'coins', 'brick', 'gravel', 'grass', 'moon')
-TEST_PHOTOS = ('chelsea', 'rocket')
+# into 3-channel images; they add texture (bricks, gravel, grass, a page of
+# text). 'clock' is left out: it is motion-blurred. The test photos are
+# four everyday scenes of varied content (an animal with fur, a rocket on
+# a launch pad outdoors, a cup on a table, a man with a camera on a lawn,
+# the last one gray); no training crop comes from them.
+TRAIN_PHOTOS = ('astronaut', 'stereo_motorcycle', 'hubble_deep_field',
+                'immunohistochemistry', 'retina', 'coins', 'brick', 'gravel',
+                'grass', 'moon', 'page')
+TEST_PHOTOS = ('chelsea', 'rocket', 'coffee', 'camera')
 
 TRAIN_CROP, TEST_CROP = 96, 128
-# Short side of a photo after downscaling, before cropping.
-TRAIN_SHORT_SIDE, TEST_SHORT_SIDE = 192, 256
+# Short side of a training photo after downscaling, before cropping.
+TRAIN_SHORT_SIDE = 192
+# Each test photo is scaled to cover TEST_GRID crops (rows, columns),
+# center-cropped and cut into them: 6 non-overlapping test images a photo.
+TEST_GRID = (2, 3)
 # Denoising's clean crops are used once per training sigma (15, 25, 50), so
-# each task sees 48 training samples per epoch.
+# each task sees 48 training samples per epoch; so does each mix.
+NUM_TRAIN_PER_TASK = 48
 NUM_TRAIN = dict(denoise=16, derain=48, dehaze=48, deblur=48, lowlight=48)
-NUM_TEST_PER_PHOTO = 3
 TEST_NOISE_SIGMA = 25
+
+# Composite sets: task name (components in the order they are applied) ->
+# folder under Train/Mix and test/mix, and the set name in result tables.
+MIXES = {
+    'derain+dehaze': ('rain_haze', 'Rain+Haze'),
+    'derain+deblur': ('rain_blur', 'Rain+Blur'),
+    'dehaze+lowlight': ('haze_lowlight', 'Haze+LowLight'),
+    'lowlight+denoise': ('lowlight_noise', 'LowLight+Noise'),
+    'derain+dehaze+lowlight': ('rain_haze_lowlight', 'Rain+Haze+LowLight'),
+}
+MIX_TASKS = tuple(MIXES)
+# Labels of the mixes when training sees them as classes of their own
+# (CDD-11 style), after the five single tasks' 0..4.
+MIX_LABELS = {
+    mix: len(TASK_LABELS) + i for i, mix in enumerate(MIX_TASKS)
+}
 
 # Folders relative to the benchmark root: PROMPTIR_LAYOUT's training
 # folders and pairing (so the same datasets read it), each task once per
@@ -99,7 +133,31 @@ MINI_LAYOUT = {
         test=dict(mini=test))
     for task, test in _MINI_TEST.items()
 }
+SINGLE_TASKS = tuple(MINI_LAYOUT)
+for _mix, (_folder, _) in MIXES.items():
+    MINI_LAYOUT[_mix] = dict(
+        type='DegradationPairDataset',
+        degradation_label=MIX_LABELS[_mix],
+        repeat=1,
+        train=dict(
+            data_prefix=dict(
+                img=f'Train/Mix/{_folder}/input',
+                gt=f'Train/Mix/{_folder}/target'),
+            gt_name='same'),
+        test=dict(
+            mini=dict(
+                data_prefix=dict(
+                    img=f'test/mix/{_folder}/input',
+                    gt=f'test/mix/{_folder}/target'),
+                gt_name='same')))
+del _mix, _folder
+# Singles first: a task's index seeds its crops and degradations.
 TASKS = tuple(MINI_LAYOUT)
+# Names of the sets in result tables (the metric prefix); a composite's
+# joins its components' with '+'.
+MINI_SET_NAMES = dict(
+    denoise='Noise', derain='Rain', dehaze='Haze', deblur='Blur',
+    lowlight='LowLight', **{mix: name for mix, (_, name) in MIXES.items()})
 
 
 def load_photo(name: str) -> np.ndarray:
@@ -137,20 +195,53 @@ def _crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     return img[top:top + size, left:left + size]
 
 
-def _crops(photos: Dict[str, np.ndarray], split: str, task: str,
-           count_per_photo: Optional[int], total: Optional[int],
-           size: int) -> Iterator[Tuple[str, np.ndarray,
+def _test_grid(img: np.ndarray) -> List[np.ndarray]:
+    """The photo scaled to cover the test grid, center-cropped and cut into
+    its non-overlapping TEST_CROP x TEST_CROP cells, row by row."""
+    rows, cols = TEST_GRID
+    out_h, out_w = rows * TEST_CROP, cols * TEST_CROP
+    h, w = img.shape[:2]
+    scale = max(out_h / h, out_w / w)
+    size = (max(out_w, round(w * scale)), max(out_h, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    img = cv2.resize(img, size, interpolation=interp)
+    top = (img.shape[0] - out_h) // 2
+    left = (img.shape[1] - out_w) // 2
+    img = img[top:top + out_h, left:left + out_w]
+    return [
+        img[r * TEST_CROP:(r + 1) * TEST_CROP,
+            c * TEST_CROP:(c + 1) * TEST_CROP]
+        for r in range(rows) for c in range(cols)
+    ]
+
+
+def _crops(photos: Dict[str, np.ndarray], split: str,
+           task: str) -> Iterator[Tuple[str, np.ndarray,
                                         np.random.Generator]]:
-    """(name, crop, rng) of one task's split; the rng then degrades it."""
+    """(name, crop, rng) of one task's split; the rng then degrades it.
+
+    Training crops are random, drawn per task; the test crops are the same
+    grid cells of every test photo in every set.
+    """
     names = list(photos)
-    n = total if total is not None else count_per_photo * len(names)
+    if split == 'train':
+        n = NUM_TRAIN.get(task, NUM_TRAIN_PER_TASK)
+        cells = None
+    else:
+        cells = {name: _test_grid(photos[name]) for name in names}
+        n = len(names) * len(cells[names[0]])
     for k in range(n):
-        photo = names[k % len(names)]
         rng = np.random.default_rng(
             [BASE_SEED, TASKS.index(task), split == 'test', k])
+        if cells is None:
+            photo = names[k % len(names)]
+            crop = _crop(photos[photo], TRAIN_CROP, rng)
+        else:
+            per_photo = len(cells[names[0]])
+            photo = names[k // per_photo]
+            crop = cells[photo][k % per_photo]
         # Names carry no underscore: the haze pairing cuts at the first one.
-        yield f'{photo.replace("_", "")}-{k:03d}', _crop(
-            photos[photo], size, rng), rng
+        yield f'{photo.replace("_", "")}-{k:03d}', crop, rng
 
 
 def _to_float(img: np.ndarray) -> np.ndarray:
@@ -186,17 +277,15 @@ def _write_split(root: str, photos: Dict[str, np.ndarray], split: str,
     for task in TASKS:
         entry = MINI_LAYOUT[task][split]
         entry = (entry if split == 'train' else entry['mini'])['data_prefix']
-        if split == 'train':
-            crops = _crops(photos, split, task, None, NUM_TRAIN[task],
-                           TRAIN_CROP)
-        else:
-            crops = _crops(photos, split, task, NUM_TEST_PER_PHOTO, None,
-                           TEST_CROP)
-        for name, clean, rng in crops:
+        for name, clean, rng in _crops(photos, split, task):
             if task == 'denoise':
                 _write(osp.join(root, entry['gt'], f'{name}.png'), clean)
                 continue
-            degraded, params = DEGRADATIONS[task](_to_float(clean), rng)
+            if task in MIXES:
+                degraded, params = compose(
+                    _to_float(clean), task.split('+'), rng)
+            else:
+                degraded, params = DEGRADATIONS[task](_to_float(clean), rng)
             lq_stem, gt_stem = _pair_names(task, split, name, params)
             lq_folder = entry['img']
             if task == 'dehaze' and split == 'train':
@@ -237,8 +326,7 @@ def read_manifest(root: str) -> Optional[dict]:
 def _write_benchmark(root: str) -> None:
     train = {name: _downscale(load_photo(name), TRAIN_SHORT_SIDE)
              for name in TRAIN_PHOTOS}
-    test = {name: _downscale(load_photo(name), TEST_SHORT_SIDE)
-            for name in TEST_PHOTOS}
+    test = {name: load_photo(name) for name in TEST_PHOTOS}
     params: Dict[str, dict] = {}
     _write_split(root, train, 'train', params)
     _write_split(root, test, 'test', params)
@@ -246,10 +334,12 @@ def _write_benchmark(root: str) -> None:
         json.dump(params, f, indent=1, sort_keys=True)
     import skimage
     manifest = dict(
-        name='sler_ir_mm mini 5-task benchmark',
+        name='sler_ir_mm mini 5-task benchmark with composites',
         version=BENCHMARK_VERSION,
         train_photos=list(TRAIN_PHOTOS),
         test_photos=list(TEST_PHOTOS),
+        test_grid=list(TEST_GRID),
+        mixes={mix: folder for mix, (folder, _) in MIXES.items()},
         test_noise_sigma=TEST_NOISE_SIGMA,
         scikit_image=skimage.__version__,
         opencv=cv2.__version__,
@@ -257,24 +347,6 @@ def _write_benchmark(root: str) -> None:
                for rel in _file_list(root)})
     with open(osp.join(root, MANIFEST), 'w') as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
-
-
-@contextlib.contextmanager
-def _build_lock(root: str):
-    """Serialise builders of one root (several training processes)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, the atomic rename still holds.
-        yield
-        return
-    parent = osp.dirname(osp.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    with open(osp.abspath(root) + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def build_mini_benchmark(root: str, force: bool = False) -> str:
@@ -292,7 +364,7 @@ def build_mini_benchmark(root: str, force: bool = False) -> str:
         FileExistsError: ``root`` exists but holds no benchmark manifest
             (it is not deleted: it may be someone's data).
     """
-    with _build_lock(root):
+    with file_lock(root):
         manifest = read_manifest(root)
         if manifest is not None and not force and \
                 manifest.get('version') == BENCHMARK_VERSION:

@@ -39,9 +39,6 @@ SET_NAMES = dict(
     gopro='GoPro',
     lol='LOL',
 )
-MINI_SET_NAMES = dict(
-    denoise='Noise', derain='Rain', dehaze='Haze', deblur='Blur',
-    lowlight='LowLight')
 
 
 def _check_tasks(tasks: Sequence[str], layout: dict) -> None:

@@ -1,114 +1,72 @@
-"""Pretrain a degradation encoder, and build it on first use.
+"""Pretrain a degradation encoder: a step of its own, before training.
 
 SLER-IR routes on a pretrained, frozen degradation encoder (DA-CLIP in the
 paper). Where no such weights exist, or for degradations DA-CLIP does not
 cover, :func:`pretrain_degradation_encoder` trains an open_clip image tower
 to embed the degradation type of an image
 (:class:`~sler_ir_mm.models.encoders.DegradationPrototypeClassifier`) and
-writes a checkpoint that ``CLIPImageEncoder`` loads. A *recipe* (a plain
-dict, see :func:`check_recipe`) says everything the result depends on, so
-the output can be cached under a key of the recipe: the registered
-``PretrainedDegradationEncoder`` builds the tower from a recipe, training it
-the first time (:func:`ensure_pretrained_encoder`).
+writes a checkpoint that ``CLIPImageEncoder`` loads. What the weights
+depend on is the recipe (:mod:`sler_ir_mm.models.encoders.encoder_recipe`),
+so the output is cached under a key of the recipe; the registered
+``PretrainedDegradationEncoder`` only reads it. ``tools/train.py`` runs
+:func:`pretrain_missing_encoders` before it builds the model, and
+``tools/pretrain_degradation_encoder.py`` runs the step alone.
 
 Training is deterministic (sample ``i`` of the data depends on ``i`` only,
-the model on the recipe's seed), resumable (a state file beside the output
-every ``save_interval`` iterations; a rerun goes on from it) and shows a
+the model on the recipe's seed, the arithmetic on
+:data:`PRETRAIN_THREADS`), resumable (a state file beside the output every
+``save_interval`` iterations; a rerun goes on from it) and shows a
 progress bar.
 """
 import contextlib
 import copy
-import hashlib
-import json
 import logging
 import math
 import os
 import os.path as osp
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
 from mmagic.registry import DATASETS, MODELS
 from tqdm import tqdm
 
+from sler_ir_mm.models.encoders.encoder_recipe import (
+    PRODUCER, RECIPE_VERSION, cached_encoder_path, check_recipe,
+    config_recipes, pretrained_encoder_file, recipe_key)
 from sler_ir_mm.utils.checkpoint_io import (CheckpointReadError,
-                                          load_checkpoint_file)
+                                            load_checkpoint_file)
+from sler_ir_mm.utils.file_lock import file_lock
+from sler_ir_mm.utils.view_geometry import encoder_views, routing_tile_boxes
 
 __all__ = [
-    'RECIPE_VERSION', 'check_recipe', 'recipe_key', 'cached_encoder_path',
-    'pretrain_degradation_encoder', 'ensure_pretrained_encoder',
-    'classify_tiles', 'read_encoder_meta'
+    'PRETRAIN_THREADS', 'classify_tiles', 'ensure_pretrained_encoder',
+    'pretrain_degradation_encoder', 'pretrain_missing_encoders'
 ]
 
-# Bump when the training code changes what a recipe produces.
-RECIPE_VERSION = 1
-PRODUCER = 'sler_ir_mm.pretrain_degradation_encoder'
-_RECIPE_KEYS = {
-    'name': str, 'encoder': dict, 'data': dict, 'iters': int,
-    'batch_size': int, 'lr': float, 'weight_decay': float,
-    'warmup_iters': int, 'seed': int, 'val_samples': int,
-    'save_interval': int
-}
+# The weights depend on how many threads torch splits each reduction
+# over (a matmul or convolution sums its products in another order on 1
+# than on 2 threads, and the difference grows over 1500 steps), and the
+# cache key does not say how many the caller had. So the pretraining always
+# runs on this many threads, whatever the caller's setting (a training
+# process may run on 1 thread next to another one, or on all cores): one
+# recipe, one result, on any machine of the same CPU kind. 2 is the speed of
+# the 2-core machines the mini benchmark is made for; more would change
+# nothing there and oversubscribe them. The data (numpy, OpenCV) is computed
+# per pixel and does not depend on threads.
+PRETRAIN_THREADS = 2
 
 
-def check_recipe(recipe: dict) -> dict:
-    """Check a pretraining recipe; return a plain-dict deep copy.
-
-    A recipe holds ``name`` (str, part of the file name), ``encoder`` (the
-    tower's config, e.g. ``dict(type='CLIPImageEncoder', vision_cfg=...,
-    embed_dim=32)``; ``random_init=True`` or a local ``checkpoint`` to start
-    from), ``data`` (a dataset config whose items are ``(view, label)`` and
-    that has ``tasks``, e.g. ``SyntheticDegradationDataset``), ``iters``,
-    ``batch_size``, ``lr`` (AdamW, cosine decay after ``warmup_iters``),
-    ``weight_decay``, ``seed``, ``val_samples`` (held-out draws scored at
-    the end) and ``save_interval`` (iterations between resume states).
-    """
-    if not isinstance(recipe, dict):
-        raise TypeError(f'recipe must be a dict, got {type(recipe).__name__}')
-    recipe = json.loads(json.dumps(recipe))  # plain types, deep copy
-    missing = sorted(set(_RECIPE_KEYS) - set(recipe))
-    unknown = sorted(set(recipe) - set(_RECIPE_KEYS))
-    if missing or unknown:
-        raise ValueError(f'degradation encoder recipe: missing keys '
-                         f'{missing}, unknown keys {unknown}')
-    for key, kind in _RECIPE_KEYS.items():
-        value = recipe[key]
-        ok = isinstance(value, (int, float)) if kind is float else \
-            isinstance(value, kind)
-        if not ok or isinstance(value, bool):
-            raise ValueError(f'recipe[{key!r}] must be a {kind.__name__}, '
-                             f'got {value!r}')
-    for key in ('iters', 'batch_size', 'save_interval'):
-        if recipe[key] < 1:
-            raise ValueError(f'recipe[{key!r}] must be >= 1, got '
-                             f'{recipe[key]}')
-    for key in ('warmup_iters', 'seed', 'val_samples'):
-        if recipe[key] < 0:
-            raise ValueError(f'recipe[{key!r}] must be >= 0, got '
-                             f'{recipe[key]}')
-    if not recipe['name'] or '/' in recipe['name']:
-        raise ValueError(f'recipe["name"] must be a file-name-safe str, got '
-                         f'{recipe["name"]!r}')
-    enc = recipe['encoder']
-    if enc.get('frozen', False):
-        raise ValueError('recipe["encoder"] must not set frozen=True: the '
-                         'tower is what is trained')
-    return recipe
-
-
-def recipe_key(recipe: dict) -> str:
-    """12 hex digits of the SHA-256 of the recipe (and ``RECIPE_VERSION``)
-    in canonical JSON: the cache key of its output."""
-    text = json.dumps(
-        dict(recipe=check_recipe(recipe), version=RECIPE_VERSION),
-        sort_keys=True)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]
-
-
-def cached_encoder_path(recipe: dict, cache_dir: str) -> str:
-    """``<cache_dir>/<name>-<recipe key>.pth``."""
-    return osp.join(cache_dir, f'{recipe["name"]}-{recipe_key(recipe)}.pth')
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run the block on ``count`` intra-op torch threads, then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _build(recipe: dict):
@@ -161,16 +119,20 @@ def pretrain_degradation_encoder(recipe: dict,
                                  stop_after: Optional[int] = None) -> dict:
     """Train the recipe's tower and write ``out_file``.
 
+    Runs on :data:`PRETRAIN_THREADS` torch threads (the caller's count is
+    restored after), so the weights do not depend on the caller's.
+
     ``out_file`` holds ``state_dict`` (the tower under ``visual.*``, what
     ``CLIPImageEncoder`` reads), ``prototypes`` and ``logit_scale``, and
-    ``meta``: the recipe, its key, the classes, the held-out accuracy and
-    the wall time. A state file ``<out_file>.resume.pth`` is written every
-    ``save_interval`` iterations and removed at the end; a call that finds
-    one of the same recipe resumes from it, with the same result as an
-    uninterrupted run.
+    ``meta``: the recipe, its key, the classes, the held-out accuracy, the
+    wall time and the torch threads it ran on. A state file
+    ``<out_file>.resume.pth`` is written every ``save_interval`` iterations
+    and removed at the end; a call that finds one of the same recipe
+    resumes from it, with the same result as an uninterrupted run.
 
     Args:
-        recipe (dict): See :func:`check_recipe`.
+        recipe (dict): See
+            :func:`~sler_ir_mm.models.encoders.encoder_recipe.check_recipe`.
         out_file (str): Output checkpoint.
         progress (bool): Show a progress bar. Default: True.
         stop_after (int, optional): Stop (leaving the resume state) once
@@ -179,7 +141,14 @@ def pretrain_degradation_encoder(recipe: dict,
     Returns:
         dict: The ``meta`` written (None with ``stop_after``).
     """
-    recipe = check_recipe(recipe)
+    with _torch_threads(PRETRAIN_THREADS):
+        return _pretrain(check_recipe(recipe), out_file, progress,
+                         stop_after)
+
+
+def _pretrain(recipe: dict, out_file: str, progress: bool,
+              stop_after: Optional[int]) -> Optional[dict]:
+    """:func:`pretrain_degradation_encoder` of a checked recipe."""
     key = recipe_key(recipe)
     resume_file = out_file + '.resume.pth'
     classifier, data, val_data = _build(recipe)
@@ -247,7 +216,8 @@ def pretrain_degradation_encoder(recipe: dict,
     meta = dict(
         producer=PRODUCER, recipe=recipe, recipe_key=key,
         recipe_version=RECIPE_VERSION, classes=list(classifier.classes),
-        heldout_accuracy=accuracy, train_seconds=round(elapsed, 1))
+        heldout_accuracy=accuracy, train_seconds=round(elapsed, 1),
+        torch_threads=torch.get_num_threads())
     _save(dict(state_dict=classifier.tower_state_dict(),
                prototypes=classifier.prototypes.detach().cpu(),
                logit_scale=classifier.logit_scale.detach().cpu(),
@@ -260,37 +230,20 @@ def pretrain_degradation_encoder(recipe: dict,
     return meta
 
 
-def read_encoder_meta(path: str) -> Optional[dict]:
-    """The ``meta`` of a file this module wrote; None for any other file."""
-    try:
-        obj = load_checkpoint_file(path)
-    except (FileNotFoundError, CheckpointReadError):  # not ours
-        return None
-    meta = obj.get('meta') if isinstance(obj, dict) else None
-    if not isinstance(meta, dict) or meta.get('producer') != PRODUCER:
-        return None
-    return meta
+def ensure_pretrained_encoder(recipe: dict,
+                              cache_dir: str,
+                              progress: bool = True) -> str:
+    """The recipe's pretrained tower: trained if missing, else reused.
 
+    Processes that call this at once for one recipe (the processes of one
+    training job) wait for each other: one trains, the others find its
+    file.
 
-@contextlib.contextmanager
-def _lock(path: str):
-    """Serialise builders of one file (several training processes)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock; the atomic write still holds.
-        yield
-        return
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def ensure_pretrained_encoder(recipe: dict, cache_dir: str) -> str:
-    """The recipe's pretrained tower, trained on first use and cached.
+    Args:
+        recipe (dict): See
+            :func:`~sler_ir_mm.models.encoders.encoder_recipe.check_recipe`.
+        cache_dir (str): Folder of the pretrained towers.
+        progress (bool): Show a progress bar. Default: True.
 
     Returns:
         str: ``cached_encoder_path(recipe, cache_dir)``, after training it
@@ -301,20 +254,32 @@ def ensure_pretrained_encoder(recipe: dict, cache_dir: str) -> str:
             (it is never overwritten).
     """
     path = cached_encoder_path(recipe, cache_dir)
-    with _lock(path):
+    with file_lock(path):
         if not osp.exists(path):
             print_log(f'degradation encoder: {path} not found, pretraining '
                       f'it (recipe {recipe["name"]!r}, {recipe["iters"]} '
                       'iterations; done once, then cached)', 'current')
-            pretrain_degradation_encoder(recipe, path)
-        meta = read_encoder_meta(path)
-        if meta is None or meta.get('recipe_key') != recipe_key(recipe):
-            raise FileExistsError(
-                f'{osp.abspath(path)!r} exists but was not written by the '
-                f'degradation encoder pretraining of this recipe (key '
-                f'{recipe_key(recipe)}); it is left alone: move it away or '
-                'choose another cache_dir')
-    return path
+            pretrain_degradation_encoder(recipe, path, progress=progress)
+        return pretrained_encoder_file(recipe, cache_dir)
+
+
+def pretrain_missing_encoders(model_cfg: dict,
+                              progress: bool = True) -> List[str]:
+    """Pretrain every ``PretrainedDegradationEncoder`` of a model config
+    whose file is missing (:func:`ensure_pretrained_encoder`), so that the
+    model can be built.
+
+    Args:
+        model_cfg (dict): A model config (``cfg.model``).
+        progress (bool): Show a progress bar. Default: True.
+
+    Returns:
+        list[str]: The pretrained files, one per such encoder.
+    """
+    return [
+        ensure_pretrained_encoder(recipe, cache_dir, progress)
+        for recipe, cache_dir in config_recipes(model_cfg)
+    ]
 
 
 @torch.no_grad()
@@ -334,8 +299,6 @@ def classify_tiles(classifier_logits, images: Sequence[torch.Tensor],
     Returns:
         dict: ``pred`` (class index per image).
     """
-    from sler_ir_mm.models.restorers.sler_restorer import (encoder_views,
-                                                           routing_tile_boxes)
     preds = []
     for img in images:
         img = img[None]

@@ -1,9 +1,12 @@
-"""Evaluation and reporting: route statistics, result tables, parameter
-counts."""
+"""Evaluation and reporting: metrics, route statistics, result tables,
+parameter counts."""
+from .metrics import HarmRate
 from .param_count import ParameterCount, count_parameters
-from .results_table import format_results_table, summarize_metrics
+from .results_table import (average_rows, format_results_table,
+                            group_averages, is_composite, summarize_metrics)
 
 __all__ = [
-    'ParameterCount', 'count_parameters', 'format_results_table',
+    'HarmRate', 'ParameterCount', 'count_parameters', 'average_rows',
+    'format_results_table', 'group_averages', 'is_composite',
     'summarize_metrics'
 ]

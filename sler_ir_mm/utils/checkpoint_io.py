@@ -8,11 +8,15 @@ prefixes apply is the caller's choice.
 Safe loading: ``weights_only=True`` by default. An MMEngine checkpoint also
 holds its message hub (``HistoryBuffer``, numpy arrays and scalars); these
 load safely because :mod:`sler_ir_mm.compat`, which ``import sler_ir_mm``
-runs first, allow-lists them with ``torch.serialization.add_safe_globals``.
+runs first, allow-lists them with ``torch.serialization.add_safe_globals``,
+and because the loads of checkpoint files (this module's, and MMEngine's
+through ``compat``) allow ``getattr`` too, for their duration only
+(:func:`mmengine_checkpoint_globals`).
 """
+import contextlib
 import os
 import os.path as osp
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -20,8 +24,8 @@ from torch import Tensor
 from .errors import SLERIRError
 
 __all__ = [
-    'CheckpointReadError', 'load_checkpoint_file', 'read_error_message',
-    'unwrap_state_dict'
+    'CheckpointReadError', 'load_checkpoint_file',
+    'mmengine_checkpoint_globals', 'read_error_message', 'unwrap_state_dict'
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -57,6 +61,20 @@ def read_error_message(path: PathLike,
             f'PyTorch checkpoint?): {type(err).__name__}: {err}')
 
 
+@contextlib.contextmanager
+def mmengine_checkpoint_globals() -> Iterator[None]:
+    """Allow ``getattr`` in the safe (``weights_only``) loads inside.
+
+    MMEngine's ``HistoryBuffer`` (in the message hub of every MMEngine
+    checkpoint) keeps its statistics methods in its state, which pickle
+    stores as ``getattr(HistoryBuffer, 'min')``: without ``getattr`` such a
+    checkpoint does not load safely. Only for the loads of checkpoint files,
+    not process-wide, so that no other safe load of the process accepts it.
+    """
+    with torch.serialization.safe_globals([getattr]):
+        yield
+
+
 def load_checkpoint_file(path: PathLike,
                          what: str = 'checkpoint',
                          weights_only: Optional[bool] = True,
@@ -86,12 +104,13 @@ def load_checkpoint_file(path: PathLike,
     if weights_only is not None:
         kwargs['weights_only'] = weights_only
     try:
-        if mmap:
-            try:
-                return torch.load(path, mmap=True, **kwargs)
-            except RuntimeError:
-                pass  # legacy format: read it whole below
-        return torch.load(path, **kwargs)
+        with mmengine_checkpoint_globals():
+            if mmap:
+                try:
+                    return torch.load(path, mmap=True, **kwargs)
+                except RuntimeError:
+                    pass  # legacy format: read it whole below
+            return torch.load(path, **kwargs)
     except Exception as err:  # noqa: BLE001
         raise CheckpointReadError(
             read_error_message(path, err, what), path=path,

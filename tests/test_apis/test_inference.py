@@ -8,10 +8,10 @@ import torch
 
 from sler_ir_mm.apis import inference, init_restorer, read_image
 from sler_ir_mm.apis import restore_image
-from sler_ir_mm.apis.inference import _prior_for_region
 from sler_ir_mm.datasets.transforms.load_image_from_file_checked import \
     UnreadableImageError
 from sler_ir_mm.models.restorers import restore_plan
+from sler_ir_mm.models.restorers.restore_plan import prior_for_region
 
 SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
@@ -269,7 +269,7 @@ def test_tiled_matches_untiled_with_an_active_prior(sler_files, monkeypatch):
                         lambda prior, *args: prior)
     unresampled = tiled_psnr()
     monkeypatch.setattr(restore_plan, 'prior_for_region',
-                        lambda *args: _prior_for_region(*args).flip(1))
+                        lambda *args: prior_for_region(*args).flip(1))
     mirrored = tiled_psnr()
     monkeypatch.undo()
     # Measured 31.8 dB, against 25.3 (unresampled) and 23.4 (mirrored); over
@@ -286,11 +286,11 @@ def test_prior_for_region_geometry():
         torch.arange(h).float(), torch.arange(w).float(), indexing='ij')
     prior = torch.stack([ys, xs], -1).reshape(1, h * w, 2)
     # The whole (already padded) image: the same prior.
-    same = _prior_for_region(prior, (h, w), (0, 0, 64, 64), (64, 64), 8)
+    same = prior_for_region(prior, (h, w), (0, 0, 64, 64), (64, 64), 8)
     torch.testing.assert_close(same, prior)
     # The bottom-right quarter: token centres at 2.25, 2.75, ... on the
     # whole grid (clamped at the border like bilinear resizing).
-    quarter = _prior_for_region(prior, (h, w), (32, 32, 32, 32), (64, 64),
+    quarter = prior_for_region(prior, (h, w), (32, 32, 32, 32), (64, 64),
                                 8).reshape(h, w, 2)
     expected = torch.tensor([1.75, 2.25, 2.75, 3.0])
     torch.testing.assert_close(quarter[:, 0, 0], expected)

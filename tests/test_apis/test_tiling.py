@@ -1,7 +1,8 @@
 """Tiles and their blending (sler_ir_mm.apis.tiling)."""
 import torch
 
-from sler_ir_mm.apis.tiling import ramp, restore_tiled, tile_starts
+from sler_ir_mm.apis.tiling import ramp, restore_tiled
+from sler_ir_mm.utils.view_geometry import tile_starts
 
 
 def test_tiles_cover_the_side_and_end_at_the_border():

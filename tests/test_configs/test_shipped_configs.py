@@ -45,7 +45,10 @@ def test_all_configs_are_found():
             'sler_ir_5task_classifier_l1.py',
             'sler_ir_5task_classifier_l1_cls.py', 'sler_ir_5task_c2.py',
             'sler_ir_5task_c4.py', 'sler_ir_5task_alpha0p5.py',
-            'sler_ir_5task_alpha2.py'} <= names
+            'sler_ir_5task_alpha2.py', 'sler_ir_cdd11.py',
+            'restormer_cdd11.py', 'sler_ir_mini_cdd.py',
+            'restormer_mini_cdd.py',
+            'sler_ir_mini_cdd_classifier_l1_cls.py'} <= names
 
 
 @pytest.mark.parametrize('config', CONFIGS)

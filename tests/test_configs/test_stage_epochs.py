@@ -46,9 +46,17 @@ EXPECTED = {
     (schedule(15, 80, 20, switch_model_stage=False), []),
     'configs/restormer/restormer_3task.py':
     (schedule(15, 80, 20, switch_model_stage=False), []),
+    'configs/sler_ir_cdd11.py': (PAPER, [DIAGNOSTICS]),
+    'configs/restormer/restormer_cdd11.py':
+    (schedule(15, 80, 20, switch_model_stage=False), []),
     'configs/sler_ir_mini_5task.py': (MINI, [DIAGNOSTICS]),
     'configs/restormer/restormer_mini_5task.py':
     (schedule(6, 16, 16, switch_model_stage=False), []),
+    'configs/sler_ir_mini_cdd.py': (schedule(3, 8, 16), [DIAGNOSTICS]),
+    'configs/restormer/restormer_mini_cdd.py':
+    (schedule(3, 8, 16, switch_model_stage=False), []),
+    'configs/ablations/mini/sler_ir_mini_cdd_classifier_l1_cls.py':
+    (schedule(3, 8, 16), [DIAGNOSTICS]),
     'configs/smoke/sler_ir_smoke.py':
     (schedule(2, 2, 8, val_interval=2),
      [dict(type='RouteDiagnosticsHook', per_task=4, batch_size=4)]),

@@ -3,7 +3,7 @@ set_data_root, set_on_error and iter_dataset_cfgs use."""
 from mmengine.config import Config
 
 from sler_ir_mm.datasets.config_walk import walk_config
-from sler_ir_mm.datasets.dataset_check import iter_dataset_cfgs
+from sler_ir_mm.datasets.dataset_cfgs import iter_dataset_cfgs
 
 
 def make_cfg():

@@ -3,7 +3,8 @@ import pytest
 
 from sler_ir_mm.datasets import (FIVE_TASKS, MINI_LAYOUT, PROMPTIR_LAYOUT,
                                  THREE_TASKS)
-from sler_ir_mm.datasets.protocols import MINI_SET_NAMES, train_datasets
+from sler_ir_mm.datasets.mini_benchmark import MINI_SET_NAMES
+from sler_ir_mm.datasets.protocols import train_datasets
 from sler_ir_mm.datasets.protocols import test_sets as make_test_sets
 
 PAIR = [dict(type='PackInputs')]

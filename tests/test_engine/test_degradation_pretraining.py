@@ -1,5 +1,7 @@
-"""Pretraining of the degradation encoder: deterministic, resumable,
-cached by recipe, loaded frozen by PretrainedDegradationEncoder."""
+"""Pretraining of the degradation encoder: a step of its own,
+deterministic whatever the caller's thread count, resumable, cached by
+recipe, loaded frozen by PretrainedDegradationEncoder, which never
+trains."""
 import os.path as osp
 
 import pytest
@@ -7,8 +9,14 @@ import torch
 from mmagic.registry import MODELS
 
 from sler_ir_mm.engine.degradation_pretraining import (
-    cached_encoder_path, check_recipe, ensure_pretrained_encoder,
-    pretrain_degradation_encoder, read_encoder_meta, recipe_key)
+    PRETRAIN_THREADS, ensure_pretrained_encoder, pretrain_degradation_encoder,
+    pretrain_missing_encoders)
+from sler_ir_mm.models.encoders import EncoderNotPretrainedError
+from sler_ir_mm.models.encoders import encoder_recipe as er
+from sler_ir_mm.models.encoders.encoder_recipe import (
+    cached_encoder_path, check_recipe, config_recipes, read_encoder_meta,
+    recipe_key)
+from sler_ir_mm.utils.errors import SLERIRError
 
 TOWER = dict(
     type='CLIPImageEncoder',
@@ -34,10 +42,15 @@ def weights(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
-def test_recipe_checks_and_key():
+def test_recipe_checks_and_key(monkeypatch):
     recipe = tiny_recipe()
     assert recipe_key(recipe) == recipe_key(dict(recipe))
     assert recipe_key(recipe) != recipe_key(tiny_recipe(iters=7))
+    # A new mini benchmark (other photos, other degradations) is new data.
+    key = recipe_key(recipe)
+    monkeypatch.setattr(er, 'BENCHMARK_VERSION', er.BENCHMARK_VERSION + 1)
+    assert recipe_key(recipe) != key
+    monkeypatch.undo()
     assert cached_encoder_path(recipe, 'c').startswith(osp.join('c', 'tiny-'))
     with pytest.raises(ValueError, match='missing keys'):
         check_recipe({k: v for k, v in recipe.items() if k != 'lr'})
@@ -119,3 +132,46 @@ def test_damaged_resume_state_starts_over_and_says_so(tmp_path, caplog):
     # A file that is no checkpoint is not ours: no meta, no exception.
     assert read_encoder_meta(out + '.resume.pth') is None \
         or not osp.exists(out + '.resume.pth')
+
+
+def test_building_never_trains_and_names_the_command(tmp_path):
+    recipe = tiny_recipe(iters=2, save_interval=1)
+    cache = str(tmp_path / 'cache')
+    cfg = dict(type='PretrainedDegradationEncoder', recipe=recipe,
+               cache_dir=cache, config_key='model.degradation_encoder')
+    with pytest.raises(EncoderNotPretrainedError) as err:
+        MODELS.build(cfg)
+    assert isinstance(err.value, SLERIRError)
+    assert isinstance(err.value, FileNotFoundError)
+    message = str(err.value)
+    assert 'python tools/pretrain_degradation_encoder.py' in message
+    assert cached_encoder_path(recipe, cache) in message
+    assert not osp.exists(cached_encoder_path(recipe, cache))
+    # The pretraining step of a model config makes it; then it builds.
+    model_cfg = dict(type='SLERRestorer', degradation_encoder=cfg,
+                     content_encoder=dict(type='CLIPImageEncoder'))
+    assert list(config_recipes(model_cfg)) == [(recipe, cache)]
+    assert pretrain_missing_encoders(model_cfg, progress=False) == [
+        cached_encoder_path(recipe, cache)]
+    assert MODELS.build(cfg).frozen
+
+
+def test_weights_do_not_depend_on_the_callers_threads(tmp_path):
+    before = torch.get_num_threads()
+    metas, results = [], []
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            out = str(tmp_path / f'threads{threads}.pth')
+            metas.append(pretrain_degradation_encoder(
+                tiny_recipe(iters=3), out, progress=False))
+            # The caller's setting is back.
+            assert torch.get_num_threads() == threads
+            results.append(weights(out))
+    finally:
+        torch.set_num_threads(before)
+    assert [m['torch_threads'] for m in metas] == [PRETRAIN_THREADS] * 2
+    a, b = results
+    assert all(torch.equal(a['state_dict'][k], b['state_dict'][k])
+               for k in a['state_dict'])
+    assert torch.equal(a['prototypes'], b['prototypes'])

@@ -38,6 +38,13 @@ def test_budget_and_weights_come_from_the_config(tool, repo_root):
     assert 'checkpoint' not in enc and enc['random_init'] is True
     # The config itself is left alone.
     assert cfg.model.degradation_encoder.checkpoint
+    # A pretrained encoder: its recipe's tower, random and frozen, so no
+    # pretraining is needed to time the model.
+    mini = Config.fromfile(
+        osp.join(repo_root, 'configs', 'sler_ir_mini_5task.py'))
+    enc = tool.random_weights(mini.model)['degradation_encoder']
+    assert enc == dict(mini.model.degradation_encoder.recipe.encoder,
+                       random_init=True, frozen=True)
 
 
 def test_bad_arguments(tool, capsys):

@@ -1,4 +1,5 @@
-"""tools/misc/check_dataset.py on the smoke data, clean and broken."""
+"""tools/misc/check_dataset.py: its checks one dataset at a time, and the
+tool on the smoke data, a fresh mini benchmark config and broken trees."""
 import os
 import os.path as osp
 import shutil
@@ -7,9 +8,13 @@ import cv2
 import numpy as np
 import pytest
 from make_smoke_pairs import make_smoke_pairs
+from mmengine.config import Config
 from tool_runner import load_tool, run_tool
 
+from sler_ir_mm.datasets import mini_benchmark as mb
+
 CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
+MINI_CFG = osp.join('configs', 'sler_ir_mini_5task.py')
 TOOL = osp.join('tools', 'misc', 'check_dataset.py')
 
 
@@ -188,3 +193,198 @@ def test_bad_images_and_trees_of_our_datasets(tool, tmp_path, capsys):
     assert f"no images for task 'denoise': {osp.join(root, 'denoise')!r} " \
         'is empty' in out
     assert out.rstrip().endswith('11 problem(s) in 5 of 5 dataset(s)')
+
+
+# ---------------------------------------------------------------------------
+# The checks of one dataset config
+# ---------------------------------------------------------------------------
+def write_img(path, h=8, w=8):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    assert cv2.imwrite(path, np.full((h, w, 3), 128, np.uint8))
+    return path
+
+
+@pytest.fixture
+def pairs(tmp_path):
+    """root/{input,target}/{0,1,2}.png, 8 x 8."""
+    for i in range(3):
+        for sub in ('input', 'target'):
+            write_img(str(tmp_path / sub / f'{i}.png'))
+    return str(tmp_path)
+
+
+def basic_cfg(root, **kwargs):
+    return dict(
+        type='BasicImageDataset',
+        metainfo=dict(dataset_type='smoke_noise', task_name='noise'),
+        data_root=root,
+        data_prefix=dict(img='input', gt='target'),
+        pipeline=[],
+        **kwargs)
+
+
+def pair_cfg(root):
+    return dict(
+        type='DegradationPairDataset',
+        task_name='derain',
+        degradation_label=1,
+        data_root=root,
+        data_prefix=dict(img='input', gt='target'),
+        pipeline=[])
+
+
+def test_clean_dataset_has_no_problems(tool, pairs):
+    report = tool.check_dataset_cfg(basic_cfg(pairs), 'val', 'val_dataloader')
+    assert report.ok and report.num_samples == 3
+    assert report.name == 'noise'
+    assert report.location == f'{pairs}: img=input, gt=target'
+
+
+def test_file_problems_are_named(tool, pairs):
+    os.remove(osp.join(pairs, 'target', '0.png'))
+    with open(osp.join(pairs, 'input', '1.png'), 'r+b') as f:
+        f.truncate(40)
+    open(osp.join(pairs, 'target', '2.png'), 'wb').close()
+    report = tool.check_dataset_cfg(basic_cfg(pairs), num_workers=2)
+    assert report.num_problems == 3
+    by_file = {osp.basename(osp.dirname(p.path)) + '/' +
+               osp.basename(p.path): p.reason for p in report.problems}
+    assert by_file['target/0.png'].startswith('file not found: no clean '
+                                              'image for')
+    assert 'input/0.png' in by_file['target/0.png']
+    assert by_file['input/1.png'].startswith('cannot decode')
+    assert by_file['target/2.png'].startswith('empty file (0 bytes)')
+    # Without decoding only the missing and the empty file are found.
+    fast = tool.check_dataset_cfg(basic_cfg(pairs), decode=False)
+    assert sorted(osp.basename(p.path) for p in fast.problems) == \
+        ['0.png', '2.png']
+
+
+def test_size_mismatch(tool, pairs):
+    write_img(osp.join(pairs, 'target', '1.png'), h=6)
+    report = tool.check_dataset_cfg(basic_cfg(pairs))
+    problem, = report.problems
+    assert problem.path == osp.join(pairs, 'target', '1.png')
+    assert 'size mismatch: clean image is 6x8' in problem.reason
+    assert 'is 8x8' in problem.reason
+
+
+def test_build_errors_are_reported(tool, pairs, tmp_path):
+    # Our datasets list the unpaired names when built.
+    os.remove(osp.join(pairs, 'target', '1.png'))
+    report = tool.check_dataset_cfg(pair_cfg(pairs))
+    assert not report.ok and report.num_samples == 0
+    assert 'FileNotFoundError' in report.build_error
+    assert '1.png -> no clean image 1.*' in report.build_error
+    # A missing folder: the error gives its path.
+    missing = tool.check_dataset_cfg(basic_cfg(str(tmp_path / 'nowhere')))
+    assert str(tmp_path / 'nowhere' / 'input') in missing.build_error
+    # An empty folder builds an empty BasicImageDataset: a problem too.
+    os.makedirs(tmp_path / 'empty' / 'input')
+    empty = tool.check_dataset_cfg(basic_cfg(str(tmp_path / 'empty')))
+    assert empty.num_samples == 0
+    assert 'no samples' in empty.problems[0].reason
+    with pytest.raises(ValueError, match='dataset config'):
+        tool.check_dataset_cfg(dict(data_root=pairs))
+
+
+def test_clean_image_dataset_name_from_class_default(tool, pairs):
+    cfg = dict(type='CleanImageDataset', data_root=pairs,
+               data_prefix=dict(gt='target'), pipeline=[])
+    report = tool.check_dataset_cfg(cfg)
+    assert report.ok and report.num_samples == 3
+    assert report.name == 'denoise'
+
+
+def test_config_check_dedupes_and_formats(tool, pairs):
+    os.remove(osp.join(pairs, 'target', '0.png'))
+    val = [dict(dataset=basic_cfg(pairs))]
+    cfg = dict(val_dataloader=val, test_dataloader=val)
+    reports = tool.check_config_datasets(cfg, num_workers=1)
+    assert [r.split for r in reports] == ['val', 'test']
+    assert reports[1].same_as == 'val_dataloader[0].dataset'
+    assert reports[1].num_problems == reports[0].num_problems == 1
+    text = tool.format_reports(reports)
+    assert 'val: 1 dataset(s)' in text and 'test: 1 dataset(s)' in text
+    # The problem is listed once, under the first dataset.
+    assert text.count(osp.join(pairs, 'target', '0.png')) == 1
+    assert text.splitlines()[-1] == '1 problem(s) in 2 of 2 dataset(s)'
+
+
+def test_images_smaller_than_the_training_patch(tool, pairs):
+    for sub in ('input', 'target'):
+        write_img(osp.join(pairs, sub, '2.png'), h=6)
+    train = [dict(type='CheckPairedSize', min_size=4),
+             dict(type='PairedRandomCrop', gt_patch_size=8)]
+    assert tool.patch_size_of(dict(pipeline=train)) == \
+        (8, 'PairedRandomCrop gt_patch_size')
+    report = tool.check_dataset_cfg(dict(basic_cfg(pairs), pipeline=train))
+    problem, = report.problems
+    assert problem.path == osp.join(pairs, 'input', '2.png')
+    assert problem.reason == (
+        '6x8 (HxW) is smaller than the 8x8 training patch (PairedRandomCrop '
+        f'gt_patch_size=8); its clean image is '
+        f'{osp.join(pairs, "target", "2.png")}')
+    # A test pipeline (no crop) takes any size.
+    assert tool.check_dataset_cfg(basic_cfg(pairs)).ok
+    # A clean-image set names its one file.
+    clean = dict(type='CleanImageDataset', data_root=pairs,
+                 data_prefix=dict(gt='target'),
+                 pipeline=[dict(type='mmagic.CheckPairedSize', min_size=7)])
+    problem, = tool.check_dataset_cfg(clean).problems
+    assert problem.path == osp.join(pairs, 'target', '2.png')
+    assert problem.reason == ('6x8 (HxW) is smaller than the 7x7 training '
+                              'patch (CheckPairedSize min_size=7)')
+    assert tool.patch_size_of(dict(pipeline=[dict(type='PackInputs')])) is None
+
+
+# ---------------------------------------------------------------------------
+# The mini benchmark's config on a fresh clone
+# ---------------------------------------------------------------------------
+def small_benchmark(monkeypatch):
+    """A mini benchmark of 2 training photos, 2 pairs per training task and
+    one test image per set (the full one takes about 30 s to build), as
+    tests/test_datasets/test_mini_benchmark.py builds it."""
+    monkeypatch.setattr(mb, 'TRAIN_PHOTOS', ('astronaut', 'camera'))
+    monkeypatch.setattr(mb, 'TEST_PHOTOS', ('chelsea', ))
+    monkeypatch.setattr(mb, 'NUM_TRAIN', {t: 2 for t in mb.TASKS})
+    monkeypatch.setattr(mb, 'TEST_GRID', (1, 1))
+
+
+def test_fresh_mini_config_builds_the_benchmark_and_passes(
+        tool, repo_root, tmp_path, monkeypatch, capsys):
+    """The README's main config in a fresh clone (no data folder): the
+    check says it builds the mini benchmark, builds it through
+    MiniBenchmarkDataset as training would, and finds it complete."""
+    small_benchmark(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    cfg_path = osp.join(repo_root, MINI_CFG)
+    cfg = Config.fromfile(cfg_path)
+    num_train = len(cfg.train_dataloader.dataset.datasets)
+    num_test = len(cfg.test_dataloader)
+    assert tool.main([cfg_path, '--workers', '1']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('The mini benchmark is not built yet under '
+                          'data/sler_ir_mini5: building it now')
+    assert mb.read_manifest('data/sler_ir_mini5')['version'] == \
+        mb.BENCHMARK_VERSION
+    assert f'train: {num_train} dataset(s)' in out
+    assert f'test: {num_test} dataset(s)' in out
+    # The sets are named after the datasets the factory returns.
+    assert '| derain+dehaze+lowlight | data/sler_ir_mini5: ' in out
+    assert 'MiniBenchmarkDataset' not in out
+    assert 'not found' not in out
+    total = num_train + 2 * num_test
+    assert out.rstrip().endswith(f'All {total} dataset(s) OK.')
+
+    # Built once: a second check only checks, and names what was lost
+    # (here the only degraded image of a set: its folder is empty).
+    lost = next(osp.join(dirpath, name) for dirpath, _, names in
+                sorted(os.walk('data/sler_ir_mini5/test'))
+                for name in sorted(names) if name.endswith('.png'))
+    os.remove(lost)
+    assert tool.main([cfg_path, '--splits', 'test', '--no-decode']) == 1
+    out = capsys.readouterr().out
+    assert 'not built yet' not in out
+    assert f'{osp.abspath(osp.dirname(lost))}' in out
+    assert '1 problem(s) in 1 of ' in out

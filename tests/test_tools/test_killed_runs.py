@@ -45,6 +45,8 @@ from kill_hook import SIGKILL_RETURN_CODE
 from make_smoke_pairs import make_smoke_pairs
 from tool_runner import read_scalars, run_tool
 
+from sler_ir_mm.utils.checkpoint_io import load_checkpoint_file
+
 CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 SEEDED = [
     '--cfg-options', 'randomness.seed=0', 'randomness.deterministic=True'
@@ -159,10 +161,7 @@ def _work(runs, name):
 
 
 def _weights(work, epoch):
-    ckpt = torch.load(
-        osp.join(work, f'epoch_{epoch}.pth'),
-        map_location='cpu',
-        weights_only=True)
+    ckpt = load_checkpoint_file(osp.join(work, f'epoch_{epoch}.pth'))
     return ckpt['state_dict']
 
 

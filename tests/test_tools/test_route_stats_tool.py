@@ -1,5 +1,6 @@
 """tools/analysis_tools/route_stats.py on the smoke model (untrained)."""
 import json
+import os
 import os.path as osp
 from collections import Counter
 
@@ -10,6 +11,8 @@ from make_smoke_pairs import make_smoke_pairs
 from mmagic.registry import MODELS
 from mmengine.config import Config
 from tool_runner import load_tool
+
+from sler_ir_mm.utils.checkpoint_io import load_checkpoint_file
 
 SLER_CFG = osp.join('configs', 'smoke', 'sler_ir_smoke.py')
 RESTORMER_CFG = osp.join('configs', 'smoke', 'restormer_smoke.py')
@@ -113,7 +116,7 @@ def direct_routes(cfg, ckpt):
     from mmagic.registry import DATASETS
     from mmengine.dataset import pseudo_collate
     model = MODELS.build(Config.fromfile(cfg).model)
-    model.load_state_dict(torch.load(ckpt)['state_dict'])
+    model.load_state_dict(load_checkpoint_file(ckpt)['state_dict'])
     model.eval()
     sets = {}
     for loader in Config.fromfile(cfg).test_dataloader:
@@ -143,3 +146,84 @@ def test_model_without_router_is_an_error(tool, repo_root, smoke_cwd):
         tool.main([cfg, ckpt, '--device', 'cpu'])
     with pytest.raises(SystemExit, match='checkpoint not found'):
         tool.main([cfg, 'missing.pth'])
+
+
+MIX_CFG = '''_base_ = [{base!r}]
+{router}
+
+def _set(task, folder):
+    return dict(
+        batch_size=2,
+        num_workers=0,
+        persistent_workers=False,
+        drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(
+            type='BasicImageDataset',
+            metainfo=dict(dataset_type='smoke', task_name=task),
+            data_root='data/smoke_pairs',
+            data_prefix=dict(img=folder + '/val/input',
+                             gt=folder + '/val/target'),
+            pipeline=[
+                dict(type='LoadImageFromFile', key='img',
+                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='gt',
+                     channel_order='rgb'),
+                dict(type='PackInputs')
+            ]))
+
+
+_sets = [('noise', 'noise'), ('dark', 'dark'), ('noise+dark', 'mix'),
+         ('noise+rain', 'mix')]
+test_dataloader = [_set(task, folder) for task, folder in _sets]
+test_evaluator = [[dict(type='PSNR', prefix=task)] for task, _ in _sets]
+'''
+CLASSIFIER = ("model = dict(router=dict(_delete_=True, "
+              "type='ClassifierRouter', num_classes=3), "
+              "contrastive_loss=None)")
+
+
+@pytest.mark.parametrize('router', ['spherical', 'classifier'])
+def test_route_stats_composite_sets(tool, repo_root, smoke_cwd, router):
+    """A composite set ('noise+dark') beside its components' sets, and one
+    whose component ('rain') has no set of its own."""
+    from sler_ir_mm.evaluation.composite_routes import composite_route_stats
+    make_smoke_pairs(str(smoke_cwd / 'mixed'), degradations=('noise',),
+                     num_train=0, num_val=3, size=40, seed=1)
+    os.rename(smoke_cwd / 'mixed' / 'noise',
+              smoke_cwd / 'data' / 'smoke_pairs' / 'mix')
+    cfg = smoke_cwd / 'mix_cfg.py'
+    cfg.write_text(MIX_CFG.format(
+        base=osp.join(repo_root, SLER_CFG),
+        router=CLASSIFIER if router == 'classifier' else ''))
+    ckpt = save_checkpoint(str(cfg), str(smoke_cwd / 'init.pth'))
+    out_dir = smoke_cwd / 'stats'
+    stats = tool.main([str(cfg), ckpt, '--out-dir', str(out_dir),
+                       '--device', 'cpu', '--splits', 'test'])
+    with open(out_dir / 'route_stats.json') as f:
+        saved = json.load(f)
+    # A classifier router has no centers; its routes are indices all the
+    # same.
+    assert (saved['center_angles'] is None) == (router == 'classifier')
+    comp = saved['composites']
+    assert comp == json.loads(json.dumps(stats['composites']))
+    assert list(comp['mixes']) == ['noise+dark']
+    mix = comp['mixes']['noise+dark']
+    assert mix['components'] == ['noise', 'dark'] and mix['num_images'] == 3
+    assert len(mix['exclusive_layers']) == 3
+    assert comp['skipped']['noise+rain']['missing'] == ['rain']
+    # The same numbers from the saved per-image routes.
+    routes, tasks = [], []
+    for name, s in saved['sets'].items():
+        routes += [im['route'] for im in s['images']]
+        tasks += [name] * len(s['images'])
+    expected = composite_route_stats(np.array(routes), tasks, 3)
+    assert json.loads(json.dumps(expected)) == comp
+    assert osp.isfile(out_dir / 'route_composite_noise+dark.png')
+    with open(out_dir / 'route_stats.md') as f:
+        table = f.read()
+    assert 'Composite degradations: hybrid paths.' in table
+    assert 'Per-layer follow shares of noise+dark (% of its 3 images)' \
+        in table
+    assert '- noise+rain: skipped, no single-task images of rain' in table
+    assert ('| noise+dark | ' + str(mix['differing_layers'])) in table

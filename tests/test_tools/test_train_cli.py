@@ -137,3 +137,48 @@ def test_stage_flags_set_the_schedule(train_tool, repo_root):
         train_tool.build_config(
             train_tool.parse_args([osp.join(repo_root, SMOKE_CFG),
                                    '--stage2-batch-size', '4']))
+
+
+def test_pretraining_is_a_step_before_the_model_is_built(
+        train_tool, repo_root, tmp_path, monkeypatch):
+    """A config with a pretrained encoder whose file is missing: train.py
+    pretrains it first (its own step), then builds the model, which only
+    reads the file."""
+    from mmagic.registry import MODELS
+
+    from sler_ir_mm.models.encoders.encoder_recipe import cached_encoder_path
+    monkeypatch.chdir(tmp_path)
+    recipe = dict(
+        name='tiny',
+        encoder=dict(type='CLIPImageEncoder',
+                     vision_cfg=dict(image_size=32, layers=1, width=16,
+                                     patch_size=8, head_width=8),
+                     embed_dim=8, random_init=True),
+        data=dict(type='SyntheticDegradationDataset',
+                  photos=['camera', 'coins'], crop_size=40, view_size=32),
+        iters=2, batch_size=4, lr=1e-3, weight_decay=0.0, warmup_iters=1,
+        seed=0, val_samples=4, save_interval=1)
+    smoke = osp.join(repo_root, 'configs', 'smoke', 'sler_ir_smoke.py')
+    config = tmp_path / 'tiny_pretrained.py'
+    config.write_text(
+        f'_base_ = [{smoke!r}]\n'
+        "model = dict(degradation_encoder=dict(_delete_=True, "
+        f"type='PretrainedDegradationEncoder', recipe={recipe!r}, "
+        "cache_dir='cache'))\n")
+    built = []
+
+    class Built(Exception):
+        pass
+
+    class Runner:
+
+        @staticmethod
+        def from_cfg(cfg):
+            built.append(MODELS.build(cfg.model))
+            raise Built
+
+    monkeypatch.setattr(train_tool, 'Runner', Runner)
+    with pytest.raises(Built):
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'work')])
+    assert osp.isfile(cached_encoder_path(recipe, 'cache'))
+    assert built[0].degradation_encoder.frozen

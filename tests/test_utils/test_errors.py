@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sler_ir_mm.datasets.bad_samples import OnErrorSettingError
 from sler_ir_mm.datasets.data_root import DataRootError
-from sler_ir_mm.datasets.dataset_check import DatasetConfigError
+from sler_ir_mm.datasets.dataset_cfgs import DatasetConfigError
 from sler_ir_mm.datasets.transforms import UnreadableImageError
 from sler_ir_mm.engine import (CheckpointMismatchError, NonFiniteLossError,
                                UnreadableCheckpointError)

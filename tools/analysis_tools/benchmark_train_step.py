@@ -37,6 +37,8 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
+from sler_ir_mm.models.encoders.encoder_recipe import (  # noqa: E402
+    ENCODER_TYPE)
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 NUM_TASKS = 5
@@ -76,11 +78,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def random_weights(cfg: dict) -> dict:
     """The model config with every encoder ``checkpoint`` replaced by
-    random weights of the same architecture."""
+    random weights of the same architecture; a pretrained encoder's recipe
+    by its tower, frozen, with random weights (timing needs no
+    pretraining)."""
     cfg = copy.deepcopy(cfg)
     for key in ('degradation_encoder', 'content_encoder'):
         enc = cfg.get(key)
-        if enc and enc.get('checkpoint'):
+        if enc and enc.get('type') == ENCODER_TYPE:
+            tower = {k: v for k, v in enc['recipe']['encoder'].items()
+                     if k != 'checkpoint'}
+            cfg[key] = dict(tower, random_init=True, frozen=True)
+        elif enc and enc.get('checkpoint'):
             enc.pop('checkpoint')
             enc['random_init'] = True
     return cfg

@@ -14,13 +14,19 @@ under a fixed seed) and reports:
   distinct paths the tasks' main paths are, the normalised mutual
   information of path and task, the per-layer (not pooled) expert balance
   and the mean cosine of the routing vectors between and within tasks;
-- the angles between the router's expert centers.
+- the angles between the router's expert centers;
+- for each composite test set (task name 'a+b', 'a+b+c'): how its images
+  follow each component's reference path (the most common expert per layer
+  on the component's single-task test images), layer by layer and image by
+  image, and the share of hybrid images (see
+  ``sler_ir_mm.evaluation.composite_routes``).
 
 Prints the Markdown tables and writes ``route_stats.json`` (with every
 image's route), ``route_stats.md``, ``route_stats.png`` (heat map of expert
-usage per test set) and ``route_cosine.png`` (the task-pair cosine
-matrices) to ``--out-dir``. Routes are computed with ``model.route``, the
-route a restore of the same image takes.
+usage per test set), ``route_cosine.png`` (the task-pair cosine
+matrices) and, per composite set, ``route_composite_<task>.png`` (its expert
+usage with the components' paths) to ``--out-dir``. Routes are computed
+with ``model.route``, the route a restore of the same image takes.
 
 Examples::
 
@@ -59,8 +65,11 @@ from tqdm import tqdm  # noqa: E402
 from sler_ir_mm.datasets.probe_samples import probe_samples  # noqa: E402
 
 from sler_ir_mm.datasets.data_root import set_data_root  # noqa: E402
-from sler_ir_mm.datasets.dataset_check import (  # noqa: E402
+from sler_ir_mm.datasets.dataset_cfgs import (  # noqa: E402
     iter_dataset_cfgs, quiet_metainfo_notices)
+from sler_ir_mm.evaluation.composite_routes import (  # noqa: E402
+    composite_figure_name, composite_route_stats, format_composite_routes,
+    plot_composite_routes)
 from sler_ir_mm.evaluation.route_stats import (  # noqa: E402
     center_angles, format_route_stats, format_task_routing,
     plot_cosine_matrices, plot_expert_usage, route_samples,
@@ -233,6 +242,7 @@ def main(argv=None) -> dict:
     num_experts = int(model.router.num_experts)
     summaries, images, splits = OrderedDict(), OrderedDict(), OrderedDict()
     names = {}  # task -> display name (its test set's)
+    composites = None
     if 'test' in args.splits:
         routed = route_test_sets(model, cfg)
         all_routes, all_emb, all_tasks = [], [], []
@@ -251,6 +261,8 @@ def main(argv=None) -> dict:
         splits['test'] = routing_diagnostics(
             np.concatenate(all_routes), np.concatenate(all_emb), all_tasks,
             num_experts)
+        composites = composite_route_stats(np.concatenate(all_routes),
+                                           all_tasks, num_experts)
     if 'train' in args.splits:
         routes, emb, tasks = route_train_probe(model, cfg,
                                                args.train_per_task,
@@ -266,6 +278,10 @@ def main(argv=None) -> dict:
     parts.append('Routes per task (main path = the most common route of '
                  'the task\'s images)\n\n' +
                  format_task_routing(splits, names))
+    composite_text = '' if composites is None else \
+        format_composite_routes(composites, names)
+    if composite_text:
+        parts.append(composite_text)
     table = '\n\n'.join(parts)
     stage = getattr(model, 'stage', None)
     header = (f'Routes of {args.checkpoint} (stage {stage}, test routing '
@@ -285,7 +301,8 @@ def main(argv=None) -> dict:
         },
         splits=splits,
         task_names=names,
-        center_angles=angles)
+        center_angles=angles,
+        composites=composites)
     with open(osp.join(out_dir, 'route_stats.json'), 'w',
               encoding='utf-8') as f:
         json.dump(stats, f, indent=2)
@@ -296,6 +313,10 @@ def main(argv=None) -> dict:
         plot_expert_usage(summaries, osp.join(out_dir, 'route_stats.png'))
     plot_cosine_matrices(splits, osp.join(out_dir, 'route_cosine.png'),
                          names)
+    for task, mix in (composites or {}).get('mixes', {}).items():
+        plot_composite_routes(mix, osp.join(out_dir,
+                                            composite_figure_name(task)),
+                              names.get(task, task), names)
     print(header + '\n\n' + table)
     print(f'\nwrote route_stats.json, route_stats.md and the heat maps to '
           f'{out_dir}')

@@ -92,6 +92,7 @@ val_dataloader = [
 val_evaluator = [[
     dict(type='PSNR', prefix=name),
     dict(type='SSIM', prefix=name),
+    dict(type='HarmRate', prefix=name),
 ] for name, _ in _sets]
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

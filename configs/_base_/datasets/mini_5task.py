@@ -1,17 +1,21 @@
-# The embedded mini benchmark: the five degradations (noise, rain, haze,
-# motion blur, low light) synthesised with fixed seeds on crops of
-# scikit-image's sample photos (sler_ir_mm/datasets/mini_benchmark.py),
-# 48 training samples per task (96 x 96 crops, 64 x 64 patches) and 6 test
-# images per task (128 x 128, other photos). Built under data_root the first
-# time a dataset is created (MiniBenchmarkDataset), in about 15 s; or
+# The embedded mini benchmark, version 2: the five degradations (noise,
+# rain, haze, motion blur, low light) and five mixes of them synthesised
+# with fixed seeds on scikit-image's sample photos
+# (sler_ir_mm/datasets/mini_benchmark.py). Training: the five single tasks,
+# 48 samples each (96 x 96 crops, 64 x 64 patches); the mixes are seen only
+# at test time (zero-shot; configs/_base_/datasets/mini_cdd.py trains on
+# them too). Test: 24 images per set (128 x 128, 6 crops of each of 4 other
+# photos), the five single tasks then the five mixes. Built under data_root
+# the first time a dataset is created (MiniBenchmarkDataset), in about 30 s;
+# or
 #   python tools/misc/build_mini_benchmark.py data/sler_ir_mini5
 # It is a smoke benchmark for laptops, not the paper's.
 _base_ = './allinone_5task.py'
 
 from sler_ir_mm.datasets.layouts import FIVE_TASKS
-from sler_ir_mm.datasets.mini_benchmark import MINI_LAYOUT
-from sler_ir_mm.datasets.protocols import (MINI_SET_NAMES, test_sets,
-                                           train_datasets)
+from sler_ir_mm.datasets.mini_benchmark import (MINI_LAYOUT, MINI_SET_NAMES,
+                                                MIX_TASKS)
+from sler_ir_mm.datasets.protocols import test_sets, train_datasets
 
 data_root = 'data/sler_ir_mini5'
 patch_size = 64
@@ -43,7 +47,7 @@ train_dataloader = dict(
             wrapper='MiniBenchmarkDataset')))
 
 _sets = test_sets(
-    FIVE_TASKS,
+    FIVE_TASKS + MIX_TASKS,
     data_root,
     _base_.test_pipeline,
     _base_.test_noise_pipeline,
@@ -58,8 +62,10 @@ val_dataloader = [{
 val_evaluator = [[
     dict(type='PSNR', prefix=name),
     dict(type='SSIM', prefix=name),
+    dict(type='HarmRate', prefix=name),
 ] for name, _ in _sets]
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-del FIVE_TASKS, MINI_LAYOUT, MINI_SET_NAMES, test_sets, train_datasets, _sets
+del FIVE_TASKS, MINI_LAYOUT, MINI_SET_NAMES, MIX_TASKS, test_sets, \
+    train_datasets, _sets

@@ -39,9 +39,10 @@ model = dict(
     contrastive_loss=dict(
         type='HypersphericalContrastiveLoss', margin=0.5, loss_weight=1.0),
     # Route images larger than the 128 x 128 training patches on 128 x 128
-    # tiles (at most 4 x 4, mean expert probabilities), so that the router
-    # sees a test image at the scale of its training patches. Keep it equal
-    # to the training patch size.
+    # tiles (at most route_max_tiles_per_side=2 per side, i.e. 2 x 2, mean
+    # expert probabilities), so that the router sees a test image at the
+    # scale of its training patches. Keep it equal to the training patch
+    # size.
     route_tile_size=128,
     test_cfg=dict(routing='auto'),
     data_preprocessor=dict(

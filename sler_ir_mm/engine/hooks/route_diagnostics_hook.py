@@ -12,6 +12,7 @@ from mmagic.registry import HOOKS, MODELS
 
 from sler_ir_mm.datasets.probe_samples import probe_samples
 from sler_ir_mm.utils import check_int
+from sler_ir_mm.evaluation.composite_routes import composite_route_stats
 from sler_ir_mm.evaluation.route_stats import (format_path, route_samples,
                                           routing_diagnostics)
 
@@ -35,6 +36,11 @@ class RouteDiagnosticsHook(Hook):
     the latter while the former is > 0 is the batch-mean hinge's blind
     spot), and the share of the epoch's training batches whose contrastive
     loss was 0 (``hc_zero_share``, from the model's ``hc_zero`` output).
+    When the training set has composite tasks (``'a+b'``) beside their
+    components, the record also holds ``composites``
+    (:func:`~sler_ir_mm.evaluation.composite_routes.composite_route_stats`:
+    how the mixes' patches follow the components' paths, the hybrid share)
+    and the log one line per mix.
     The scalars go to the visualizer (``route/...``), the full
     record (per-task main paths, expert usage, the task-pair cosine matrix)
     to ``<log_dir>/route_diagnostics.jsonl``.
@@ -159,6 +165,9 @@ class RouteDiagnosticsHook(Hook):
             default=-1.0)
         for form, loss in self.forms.items():
             record[f'hc_{form}'] = float(loss(emb, labels))
+        if any('+' in t for t in tasks):
+            record['composites'] = composite_route_stats(
+                routes, tasks, int(model.router.num_experts))
         return record
 
     @staticmethod
@@ -182,4 +191,16 @@ class RouteDiagnosticsHook(Hook):
             lines.append(f'  {task}: {format_path(s["main_path"])} '
                          f'(purity {s["purity"]:.2f}, {s["num_paths"]} '
                          f'paths)')
+        composites = record.get('composites') or {}
+        for task, mix in composites.get('mixes', {}).items():
+            exclusive = ', '.join(
+                f'{c} {n:.1f}'
+                for c, n in mix['mean_exclusive_layers'].items())
+            hybrid = (f'hybrid {100 * mix["hybrid_share"]:.0f}%'
+                      if mix['can_show'] else 'cannot show a hybrid path')
+            lines.append(f'  {task}: {hybrid} ({mix["differing_layers"]} '
+                         f'layers differ between the components; mean '
+                         f'exclusive layers {exclusive})')
+        for task, s in composites.get('skipped', {}).items():
+            lines.append(f'  {task}: no hybrid statistics, {s["reason"]}')
         return '\n'.join(lines)

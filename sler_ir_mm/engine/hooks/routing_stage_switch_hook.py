@@ -27,6 +27,15 @@ class RoutingStageSwitchHook(Hook):
     the switch (freezing and the new dataloader are not part of a
     checkpoint; the stage itself is a model buffer and is).
 
+    With ``switch_iter`` the switch comes after the iteration before it
+    (``after_train_iter``): ``IterBasedTrainLoop`` draws an iteration's
+    batch before its ``before_train_iter``, so switching there would train
+    the switch iteration on a stage-1 batch. A run resumed past the switch
+    draws from the rebuilt stage-2 dataloader what the uninterrupted run
+    drew: the loop skips the ``iter`` batches trained before the resume,
+    of which only ``iter - switch_iter`` came from the stage-2 dataloader,
+    so the first ``switch_iter`` skips draw nothing.
+
     Args:
         switch_epoch (int, optional): First epoch (0-based) of stage 2, for
             epoch-based training loops.
@@ -87,10 +96,23 @@ class RoutingStageSwitchHook(Hook):
         if self.switch_epoch is not None and self._reached(runner):
             self._switch(runner)
 
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        # runner.iter is the iteration just trained (the loop counts it
+        # after this hook); the loop draws the next batch after it.
+        if self.switch_iter is not None and \
+                runner.iter + 1 >= self.switch_iter:
+            self._switch(runner, next_iter=runner.iter + 1)
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        if self.switch_iter is not None and self._reached(runner):
-            self._switch(runner)
+        iterator = getattr(runner.train_loop, 'dataloader_iterator', None)
+        if isinstance(iterator, _SkippedDraws) and iterator.pending:
+            raise RuntimeError(
+                'RoutingStageSwitchHook: the train loop did not skip the '
+                f'{runner.iter} batches trained before the resume (an '
+                'MMEngine whose IterBasedTrainLoop does not skip them?); '
+                'resume with switch_epoch instead')
 
     # ---------------------------------------------------------------- helpers
     def _reached(self, runner) -> bool:
@@ -98,7 +120,7 @@ class RoutingStageSwitchHook(Hook):
             return runner.epoch >= self.switch_epoch
         return runner.iter >= self.switch_iter
 
-    def _switch(self, runner) -> None:
+    def _switch(self, runner, next_iter: Optional[int] = None) -> None:
         if self._switched:
             return
         model = runner.model.module if is_model_wrapper(
@@ -112,10 +134,12 @@ class RoutingStageSwitchHook(Hook):
                     'to change only the batch size')
             model.enter_stage2()
         if self.train_batch_size is not None:
-            self._rebuild_dataloader(runner)
+            self._rebuild_dataloader(runner, live=next_iter is not None)
         self._switched = True
-        where = (f'epoch {runner.epoch}' if self.switch_epoch is not None
-                 else f'iter {runner.iter}')
+        if self.switch_epoch is not None:
+            where = f'epoch {runner.epoch}'
+        else:
+            where = f'iter {runner.iter if next_iter is None else next_iter}'
         what = ['deterministic routing, routing path frozen, contrastive '
                 'loss off'] if self.switch_model_stage else []
         if self.train_batch_size is not None:
@@ -123,7 +147,7 @@ class RoutingStageSwitchHook(Hook):
         runner.logger.info(f'RoutingStageSwitchHook: stage 2 from {where}: '
                            + ', '.join(what))
 
-    def _rebuild_dataloader(self, runner) -> None:
+    def _rebuild_dataloader(self, runner, live: bool) -> None:
         loop = runner.train_loop
         cfg = copy.deepcopy(runner.cfg.train_dataloader)
         cfg['batch_size'] = self.train_batch_size
@@ -136,9 +160,45 @@ class RoutingStageSwitchHook(Hook):
             sampler.set_epoch(runner.epoch)
         loop.dataloader = loader
         if isinstance(loop, IterBasedTrainLoop):
-            loop.dataloader_iterator = _InfiniteDataloaderIterator(loader)
+            iterator = _InfiniteDataloaderIterator(loader)
+            # Resumed past the switch (before_train): the loop is about to
+            # skip the runner.iter batches trained, of which the first
+            # switch_iter came from the stage-1 loader in the uninterrupted
+            # run; a live switch (after_train_iter) skips nothing.
+            skipped = 0 if live else min(self.switch_iter, runner.iter)
+            loop.dataloader_iterator = _SkippedDraws(
+                loop, iterator, skipped) if skipped else iterator
         else:
             # The loop's total is used for ETA and iteration-based
             # schedulers: recount the remaining epochs at the new length.
             remaining = loop.max_epochs - runner.epoch
             loop._max_iters = runner.iter + remaining * len(loader)
+
+
+class _SkippedDraws:
+    """A train loop's iterator whose first ``count`` draws draw nothing.
+
+    After them the loop gets ``iterator`` back (the loop reads its
+    ``dataloader_iterator`` at every draw).
+
+    Args:
+        loop (IterBasedTrainLoop): The loop it stands in for.
+        iterator (Iterator): The loop's real iterator.
+        count (int): Draws that return None without drawing.
+    """
+
+    def __init__(self, loop, iterator, count: int) -> None:
+        self._loop = loop
+        self._iterator = iterator
+        self.pending = count
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.pending:
+            return next(self._iterator)
+        self.pending -= 1
+        if not self.pending:
+            self._loop.dataloader_iterator = self._iterator
+        return None

@@ -6,17 +6,14 @@ expert ``e``; the shared parts (patch embedding, resamplers, reductions,
 output) keep their names.
 """
 import os
-from typing import (TYPE_CHECKING, Dict, List, Mapping, NamedTuple, Optional,
-                    Sequence, Union)
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
 
 import torch
+import torch.nn as nn
 from torch import Tensor
 
 from sler_ir_mm.utils.checkpoint_io import (load_checkpoint_file,
                                             unwrap_state_dict)
-
-if TYPE_CHECKING:
-    from .slernet import SLERNet
 
 __all__ = [
     'RestormerLoadInfo', 'load_restormer_weights', 'unwrap_restormer_weights'
@@ -76,7 +73,7 @@ def unwrap_restormer_weights(checkpoint: Mapping,
         tensors_only=True)
 
 
-def load_restormer_weights(net: 'SLERNet',
+def load_restormer_weights(net: nn.Module,
                            state_dict: Union[Mapping, str, os.PathLike],
                            experts: Optional[Sequence[int]] = None,
                            strict: bool = True,
@@ -94,7 +91,10 @@ def load_restormer_weights(net: 'SLERNet',
     come from the last call with ``load_shared=True``.
 
     Args:
-        net (SLERNet): The network to load into (in place).
+        net (nn.Module): The network to load into (in place): a SLERNet,
+            or any module with its ``num_experts``, ``ROUTED_LAYERS`` and
+            key layout (typed loosely so this module need not import
+            slernet.py, which imports it).
         state_dict (Mapping | str | PathLike): A Restormer state dict in
             MMagic key layout, or a checkpoint wrapping one: ``{'params':
             ...}`` / ``{'params_ema': ...}`` (official Restormer / BasicSR)

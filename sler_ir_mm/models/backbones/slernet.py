@@ -20,12 +20,11 @@ from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor
 
-# RestormerLoadInfo is re-exported: it was defined here.
 from .restormer_weights import RestormerLoadInfo
 from .restormer_weights import \
     load_restormer_weights as _load_restormer_weights
 
-__all__ = ['ExpertStack', 'SLERNet', 'RestormerLoadInfo']
+__all__ = ['ExpertStack', 'SLERNet']
 
 FeatureHook = Callable[[int, Tensor], Tensor]
 

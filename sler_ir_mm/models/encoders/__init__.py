@@ -4,10 +4,12 @@ from .conv_degradation_encoder import ConvDegradationEncoder
 from .daclip_encoder import DACLIPEncoder
 from .degradation_prototype_classifier import DegradationPrototypeClassifier
 from .encoder_output import EncoderOutput
+from .encoder_recipe import EncoderNotPretrainedError
 from .pretrained_degradation_encoder import pretrained_degradation_encoder
 
 __all__ = [
     'BaseViewEncoder', 'ConvDegradationEncoder', 'CLIPImageEncoder',
-    'DACLIPEncoder', 'DegradationPrototypeClassifier', 'EncoderOutput',
+    'DACLIPEncoder', 'DegradationPrototypeClassifier',
+    'EncoderNotPretrainedError', 'EncoderOutput',
     'pretrained_degradation_encoder'
 ]

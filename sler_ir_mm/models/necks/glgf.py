@@ -40,13 +40,12 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from sler_ir_mm.utils import check_int
-# PriorInjection is re-exported: it was defined here.
-from .prior_injection import (FeatureHook, GridHW, PriorInjection,
-                              build_injections, check_grid_hw,
-                              check_injection_layout, check_tensor,
-                              inject_checked, make_injection_hook)
+from .prior_injection import (FeatureHook, GridHW, build_injections,
+                              check_grid_hw, check_injection_layout,
+                              check_tensor, inject_checked,
+                              make_injection_hook)
 
-__all__ = ['GLGF', 'PriorInjection']
+__all__ = ['GLGF']
 
 # SLERNet with dim 48: encoder 1-3, latent, decoder 3-1, refinement.
 _SLERNET_DIM48_CHANNELS = (48, 96, 192, 384, 192, 96, 96, 96)

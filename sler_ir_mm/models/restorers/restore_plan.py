@@ -4,7 +4,7 @@ from typing import Callable, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .encoded_batch import Box
+from sler_ir_mm.utils.view_geometry import Box
 
 __all__ = ['RestorePlan', 'prior_for_region']
 

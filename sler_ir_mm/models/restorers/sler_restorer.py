@@ -11,11 +11,10 @@ from mmagic.structures import DataSample
 from sler_ir_mm.models.encoders import BaseViewEncoder, EncoderOutput
 from sler_ir_mm.models.routers import BaseRouter, RoutingResult
 from sler_ir_mm.utils import check_int
+from sler_ir_mm.utils.view_geometry import Box
 from .config_dims import Dim, fill_dims
 from .degradation_labels import class_labels, contrastive_labels
-# Re-exported: tools, tests and results import them from here.
-from .encoded_batch import (BatchEncoder, Box, EncodedBatch,  # noqa: F401
-                            encoder_views, routing_tile_boxes)
+from .encoded_batch import BatchEncoder, EncodedBatch
 from .restore_plan import RestorePlan
 
 STAGE_PROBABILISTIC = 1
@@ -364,8 +363,7 @@ class SLERRestorer(BaseEditModel):
         Returns:
             RoutingResult: per image (tiles aggregated by the router).
         """
-        routed = self.router(encoded.router_input)
-        return self.router.aggregate_tiles(routed, encoded.num_tiles)
+        return self.router.route(encoded.router_input, encoded.num_tiles)
 
     def route(self, inputs: torch.Tensor) -> RoutingResult:
         """Routing result (embeddings, logits, probs, indices) for a batch.

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-__all__ = ['BaseRouter', 'RoutingResult']
+__all__ = ['BaseRouter', 'RoutingResult', 'expert_counts']
 
 
 class RoutingResult(NamedTuple):
@@ -31,6 +31,12 @@ class RoutingResult(NamedTuple):
     class_logits: Optional[Tensor] = None
 
 
+def expert_counts(indices: Tensor, num_experts: int) -> Tensor:
+    """(K, C) float histogram of the experts in (N, K) long indices: how
+    many of the N rows each layer sends to each expert."""
+    return F.one_hot(indices.detach(), num_experts).sum(0).float()
+
+
 def normalized_entropy(counts: Tensor) -> Tensor:
     """Entropy of each row of a histogram divided by log(#bins), in [0, 1]."""
     num_bins = counts.shape[-1]
@@ -47,11 +53,20 @@ class BaseRouter(BaseModule, metaclass=ABCMeta):
 
     The frozen flag is a buffer, so a stage-2 checkpoint loads frozen (its
     parameters included). Subclasses set ``in_channels``, ``num_layers``
-    and ``num_experts``, implement :meth:`forward` and
-    :meth:`routing_stats`, record the hard assignment histogram of each
-    layer in ``_last_counts`` ((K, C)) and call :meth:`assignment_stats`
-    from their ``routing_stats``. They declare what the losses can read
-    from their :class:`RoutingResult`:
+    and ``num_experts`` and implement :meth:`forward`; the restorer routes
+    through :meth:`route`, which records the statistics of the training
+    log (:meth:`routing_stats`), each written in one place:
+
+    - ``route_*``: the experts of the routes of the last training forward
+      (written by :meth:`route` in training mode only, so evaluation,
+      diagnostics and inference never change them);
+    - ``center_*``: the nearest centers of the embeddings of the last
+      center update, under the updated centers (written by a router with
+      centers, :class:`SphericalRouter`, in its update; reported until the
+      router is frozen).
+
+    They declare what the losses can read from their
+    :class:`RoutingResult`:
 
     - ``classifies``: ``class_logits`` are degradation-class logits (the
       classification loss L_cls needs them);
@@ -67,8 +82,10 @@ class BaseRouter(BaseModule, metaclass=ABCMeta):
     def __init__(self, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.register_buffer('is_frozen', torch.zeros((), dtype=torch.bool))
-        # Hard-assignment histogram behind the logged balance.
-        self._last_counts: Optional[Tensor] = None
+        # (K, C) expert histograms behind the logged balances, one writer
+        # each: route() in training mode; the center update.
+        self._route_counts: Optional[Tensor] = None
+        self._center_counts: Optional[Tensor] = None
 
     @property
     def frozen(self) -> bool:
@@ -98,9 +115,30 @@ class BaseRouter(BaseModule, metaclass=ABCMeta):
     def forward(self, feat: Tensor) -> RoutingResult:
         """Route a batch of (B, in_channels) degradation features."""
 
-    @abstractmethod
+    def route(self, feat: Tensor, num_tiles: int = 1) -> RoutingResult:
+        """The route of each image: :meth:`forward`, then
+        :meth:`aggregate_tiles`; in training mode, its experts are the
+        ``route_*`` statistics of the log.
+
+        Args:
+            feat (Tensor): (B * T, in_channels) degradation features of T
+                tiles per image, image-major (T = 1: whole images).
+            num_tiles (int): Tiles T per image. Default: 1.
+
+        Returns:
+            RoutingResult: Routes of the B images.
+        """
+        routed = self.aggregate_tiles(self(feat), num_tiles)
+        if self.training:
+            self._route_counts = expert_counts(routed.indices,
+                                               self.num_experts)
+        return routed
+
+    @torch.no_grad()
     def routing_stats(self) -> Dict[str, Tensor]:
-        """Statistics for the training log, as 0-dim float tensors."""
+        """Statistics for the training log, as 0-dim float tensors: the
+        :meth:`assignment_stats`."""
+        return self.assignment_stats(self.is_frozen.device)
 
     def update_centers(self, embeddings: Tensor) -> None:
         """No-op unless the router has centers to cluster."""
@@ -137,25 +175,28 @@ class BaseRouter(BaseModule, metaclass=ABCMeta):
 
     @torch.no_grad()
     def assignment_stats(self, device: torch.device) -> Dict[str, Tensor]:
-        """Balance of the last hard assignments, per layer, as 0-dim float
-        tensors on ``device``: ``assignment_balance`` (normalised entropy
-        of a layer's expert histogram, 1 = even, 0 = one expert takes the
-        batch; mean over layers), ``min_layer_balance`` (its minimum over
-        layers: 0 when some layer sends the whole batch to one expert) and
-        ``max_assignment_share`` (largest share of the batch one expert
-        took at a layer; mean over layers)."""
-        counts = self._last_counts
-        if counts is None:
-            one = torch.tensor(1.0, device=device)
-            return dict(
-                assignment_balance=one,
-                min_layer_balance=one.clone(),
-                max_assignment_share=torch.tensor(
-                    1.0 / self.num_experts, device=device))
-        counts = counts.to(device)
-        share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
-        balance = normalized_entropy(counts)
-        return dict(
-            assignment_balance=balance.mean(),
-            min_layer_balance=balance.amin(),
-            max_assignment_share=share.amax(-1).mean())
+        """Balance of the recorded expert histograms, as 0-dim float
+        tensors on ``device``, for each of ``route`` (the last training
+        forward's routes) and ``center`` (the last center update's nearest
+        centers; left out once frozen), where recorded:
+        ``<kind>_balance`` (normalised entropy of a layer's histogram, 1 =
+        even, 0 = one expert takes the batch; mean over layers),
+        ``<kind>_min_layer_balance`` (its minimum over layers) and
+        ``<kind>_max_share`` (largest share of the batch one expert took
+        at a layer; mean over layers)."""
+        recorded = [('route', self._route_counts)]
+        if not self.frozen:
+            recorded.append(('center', self._center_counts))
+        stats = {}
+        for kind, counts in recorded:
+            if counts is None:
+                continue
+            counts = counts.to(device)
+            share = counts / counts.sum(-1, keepdim=True).clamp(min=1)
+            balance = normalized_entropy(counts)
+            stats.update({
+                f'{kind}_balance': balance.mean(),
+                f'{kind}_min_layer_balance': balance.amin(),
+                f'{kind}_max_share': share.amax(-1).mean()
+            })
+        return stats

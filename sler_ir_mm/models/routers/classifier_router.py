@@ -6,7 +6,7 @@ maps every class to one expert per routed layer. Trained with L1 alone the
 head learns whatever classes help restoration; with
 ``DegradationClassificationLoss`` it is supervised by the task labels.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -200,7 +200,6 @@ class ClassifierRouter(BaseRouter):
             emb = F.normalize(class_logits, dim=-1)
             emb = emb.unsqueeze(1).repeat(1, self.num_layers, 1)
         indices = self.expert_map[:, class_logits.argmax(dim=-1)].t()
-        self._record_counts(indices)
         return RoutingResult(emb, logits, probs, indices, class_logits)
 
     def aggregate_tiles(self, routed: RoutingResult,
@@ -214,27 +213,6 @@ class ClassifierRouter(BaseRouter):
         probs = probs.view(-1, num_tiles, probs.shape[-1]).mean(1)
         return self._route_classes(
             probs.clamp(min=torch.finfo(probs.dtype).tiny).log())
-
-    def _record_counts(self, indices: Tensor) -> None:
-        """Keep the per-layer histogram for :meth:`routing_stats`."""
-        with torch.no_grad():
-            self._last_counts = F.one_hot(
-                indices.detach(), self.num_experts).sum(0).float()
-
-    # ------------------------------------------------------------------
-    # logging
-    # ------------------------------------------------------------------
-    @torch.no_grad()
-    def routing_stats(self) -> Dict[str, Tensor]:
-        """Statistics for the training log, as 0-dim float tensors.
-
-        Returns:
-            dict: ``assignment_balance`` (normalised entropy of the last
-            batch's per-layer hard-assignment histogram, 1 = even, mean over
-            layers) and ``max_assignment_share`` (largest share of rows
-            taken by one expert, mean over layers).
-        """
-        return self.assignment_stats(self.expert_map.device)
 
     def extra_repr(self) -> str:
         return (f'num_layers={self.num_layers}, '

@@ -27,7 +27,7 @@ from torch import Tensor
 from mmagic.registry import MODELS
 
 from sler_ir_mm.utils import check_float_range, check_int
-from .base_router import BaseRouter, RoutingResult
+from .base_router import BaseRouter, RoutingResult, expert_counts
 
 __all__ = ['RoutingResult', 'SphericalRouter']
 
@@ -289,15 +289,7 @@ class SphericalRouter(BaseRouter):
             logits = cos / self.temperature.float()
             probs = logits.softmax(dim=-1)
         indices = logits.argmax(dim=-1)
-        self._record_counts(indices)
         return RoutingResult(emb, logits, probs, indices)
-
-    def _record_counts(self, indices: Tensor) -> None:
-        """Keep the per-layer hard-assignment histogram ((K, C)) for
-        :meth:`routing_stats`."""
-        with torch.no_grad():
-            self._last_counts = F.one_hot(indices.detach(),
-                                          self.num_experts).sum(0).float()
 
     # ------------------------------------------------------------------
     # Monte Carlo-regularised uniform clustering (stage 1)
@@ -360,9 +352,10 @@ class SphericalRouter(BaseRouter):
         centers = _broadcast_from_rank0(centers)
         self.centers.copy_(centers if self.per_layer_centers else centers[0])
         self._enqueue(rows)
-        # Per-layer balance of this batch under the updated centers.
+        # The center_* statistics: this batch's nearest centers under the
+        # updated centers, (N, K) -> (K, C).
         nearest = (emb.transpose(0, 1) @ centers.transpose(1, 2)).argmax(-1)
-        self._last_counts = F.one_hot(nearest, self.num_experts).sum(1).float()
+        self._center_counts = expert_counts(nearest.t(), self.num_experts)
 
     def _sample_queue(self, device: torch.device) -> Tensor:
         """Random subset of the valid queue rows, (groups, m, d)."""
@@ -435,10 +428,9 @@ class SphericalRouter(BaseRouter):
 
         Returns:
             dict: ``min_center_angle`` (degrees; min over layers with
-            per-layer centers; 180 for a single expert), and from
-            :meth:`assignment_stats` the per-layer balance of the last
-            batch (``assignment_balance``, ``min_layer_balance``,
-            ``max_assignment_share``).
+            per-layer centers; 180 for a single expert), and the
+            :meth:`~BaseRouter.assignment_stats`: ``route_*`` of the last
+            training forward, ``center_*`` of the last center update.
         """
         centers = F.normalize(self._centers3d().float(), dim=-1)
         num = self.num_experts

@@ -24,6 +24,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, Runner
 
 from sler_ir_mm.engine.hooks import FiniteLossGuardHook, NonFiniteLossError
+from sler_ir_mm.utils.checkpoint_io import load_checkpoint_file
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -151,7 +152,7 @@ def test_poisoned_sample_stops_training_and_keeps_checkpoints(tmp_path):
     assert sorted(snapshot.after_iter) == [1, 2]
     assert work_dir_files(work_dir) == snapshot.after_iter[2]
     assert set(snapshot.after_iter[2]) == {'iter_2.pth', 'last_checkpoint'}
-    saved = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu')
+    saved = load_checkpoint_file(osp.join(work_dir, 'iter_2.pth'))
     assert all(torch.isfinite(v).all() for v in saved['state_dict'].values()
                if v.is_floating_point())
 

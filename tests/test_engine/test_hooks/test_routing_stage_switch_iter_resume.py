@@ -6,19 +6,20 @@ uninterrupted run does.
 
 The runs (tiny runners of test_routing_stage_switch_hook.py's ``make_cfg``):
 6 iterations, stage 2 from iteration 3 (0-based) with batch size 4, a
-checkpoint every 2 iterations: ``iter_2.pth`` (before the switch) and
-``iter_4.pth`` (after it).
+checkpoint after every iteration: ``iter_2.pth`` (before the switch),
+``iter_3.pth`` (at it: iteration 3 is still to train) and ``iter_4.pth``
+(after it).
 
-Two expected-failure tests record what does not hold today with
-``switch_iter`` (the epoch-based switch has neither problem):
+Two traps of ``switch_iter`` that the hook avoids (the epoch-based switch
+has neither):
 
-- the switch iteration itself trains on a batch of the stage-1 dataloader:
-  IterBasedTrainLoop fetches the batch before ``before_train_iter``, where
-  the hook rebuilds the dataloader, so the stage-2 batch size starts one
-  iteration late;
-- a run resumed after the switch does not see the uninterrupted run's data:
-  MMEngine advances the rebuilt stage-2 dataloader by all ``iter`` batches
-  of the run, not by the ones drawn from it, so its weights differ.
+- IterBasedTrainLoop draws an iteration's batch before its
+  ``before_train_iter``: a switch there would train the switch iteration on
+  a stage-1 batch, so the hook switches after the iteration before it;
+- on resume MMEngine skips all ``iter`` batches trained before it, but only
+  ``iter - switch_iter`` of them came from the stage-2 dataloader: skipping
+  them all on the rebuilt loader would train on other data than the
+  uninterrupted run, so the first ``switch_iter`` skips draw nothing.
 """
 import os.path as osp
 
@@ -59,7 +60,7 @@ def iter_cfg(root, work_dir, name):
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=MAX_ITERS)
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=2, by_epoch=False)
+        type='CheckpointHook', interval=1, by_epoch=False)
     return cfg
 
 
@@ -149,24 +150,34 @@ def test_resume_before_the_switch_switches_at_the_iteration(full):
         assert torch.allclose(got[key], value, atol=1e-6), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='with switch_iter the switch iteration trains on a batch the '
-    'loop fetched from the stage-1 dataloader before before_train_iter '
-    'rebuilt it: the stage-2 batch size starts one iteration late')
 def test_the_switch_iteration_trains_on_a_stage2_batch(full):
     sizes = {i: len(b) for i, b in full['runner'].batches.items()}
     assert sizes == {i: 2 if i < SWITCH_ITER else 4 for i in range(6)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='a run resumed past switch_iter: MMEngine advances the rebuilt '
-    'stage-2 dataloader by all `iter` batches of the run, so it trains on '
-    'other data than the uninterrupted run')
 def test_resume_after_the_switch_matches_uninterrupted(full, after):
     runner, _ = after
     assert runner.batches == {
         i: b
         for i, b in full['runner'].batches.items() if i >= 4
+    }
+    expected = final_weights(full['runner'])
+    got = final_weights(runner)
+    for key, value in expected.items():
+        assert torch.allclose(got[key], value, atol=1e-6), key
+
+
+def test_resume_at_the_switch_matches_uninterrupted(full):
+    """iter_3.pth: saved after the iteration before the switch, so already
+    in stage 2; every batch of the stage-2 dataloader is still to come."""
+    state = torch.load(ckpt(full, 'iter_3.pth'), map_location='cpu',
+                       weights_only=False)
+    assert int(state['state_dict']['_stage']) == 2
+    runner, seen = train(
+        iter_cfg(full['root'], str(full['tmp'] / 'at'), 'iter_at'),
+        ckpt(full, 'iter_3.pth'))
+    assert seen == {3: STAGE2, 4: STAGE2, 5: STAGE2}
+    assert runner.batches == {
+        i: b
+        for i, b in full['runner'].batches.items() if i >= 3
     }

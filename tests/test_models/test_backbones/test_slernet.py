@@ -336,12 +336,10 @@ def test_registry_build():
     assert len(net.encoder_level1.experts) == 2
 
 
-def test_restormer_weights_module_and_old_paths():
-    """The conversion lives in restormer_weights; SLERNet's method and the
-    old import of RestormerLoadInfo delegate to it."""
+def test_restormer_weights_module():
+    """The conversion lives in restormer_weights; SLERNet's method
+    delegates to it."""
     from sler_ir_mm.models.backbones import restormer_weights
-    from sler_ir_mm.models.backbones import slernet
-    assert slernet.RestormerLoadInfo is restormer_weights.RestormerLoadInfo
     torch.manual_seed(0)
     restormer = tiny_restormer()
     a, b = tiny_slernet(2), tiny_slernet(2)

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
+from sler_ir_mm.models.backbones import SLERNet
 from sler_ir_mm.models.necks import GLGF
 
 CLS, TOK, DEG, PRIOR = 16, 24, 16, 8
@@ -368,16 +369,21 @@ def test_bad_arguments(kwargs):
         _glgf(**kwargs)
 
 
-def test_slernet_feature_hook():
-    """The hook plugs into SLERNet; a fresh GLGF leaves its output as is."""
-    from sler_ir_mm.models.backbones import SLERNet
+def _tiny_slernet():
     torch.manual_seed(0)
-    net = SLERNet(
+    return SLERNet(
         dim=8,
         num_blocks=(1, 1, 1, 1),
         num_refinement_blocks=1,
         heads=(1, 1, 1, 1),
         num_experts=2).eval()
+
+
+def test_slernet_feature_hook():
+    """The hook plugs into SLERNet: a fresh GLGF leaves its output as is;
+    with non-zero output projections the backbone's output is the one of
+    injecting, with ``inject()``, into each of its 8 layers in turn."""
+    net = _tiny_slernet()
     model = _glgf()
     hw = (2, 2)
     prior = model(*_inputs(b=1, hw=hw), hw)
@@ -389,15 +395,29 @@ def test_slernet_feature_hook():
             prior, hw))
     assert torch.equal(plain, hooked)
 
+    _perturb_injections(model)
+    layers = []
+
+    def reference(layer, feat):
+        layers.append(layer)
+        return model.inject(layer, feat, prior, hw)
+
+    with torch.no_grad():
+        hooked = net(img, routing, feature_hook=model.make_feature_hook(
+            prior, hw))
+        expected = net(img, routing, feature_hook=reference)
+    assert layers == list(range(len(CHANNELS)))
+    # The injections change the output, and exactly as inject() says.
+    assert (hooked - plain).abs().max() > 1e-3
+    torch.testing.assert_close(hooked, expected, rtol=0, atol=0)
+
 
 def test_import_paths_and_state_dict_keys():
-    """The injection lives in prior_injection; the old paths and the
+    """The injection lives in prior_injection (and the package); the
     checkpoint keys stay."""
     from sler_ir_mm.models.necks import PriorInjection as from_package
-    from sler_ir_mm.models.necks.glgf import PriorInjection
-    from sler_ir_mm.models.necks.prior_injection import \
-        PriorInjection as from_module
-    assert PriorInjection is from_module is from_package
+    from sler_ir_mm.models.necks.prior_injection import PriorInjection
+    assert PriorInjection is from_package
     assert MODELS.get('GLGF') is GLGF
     keys = set(_glgf(inject_layers=(0, 5)).state_dict())
     assert {
@@ -410,47 +430,66 @@ def test_import_paths_and_state_dict_keys():
     assert not any(k.startswith('injections.1.') for k in keys)
 
 
+def _count_checks(monkeypatch) -> list:
+    """Record every call of a check function of the GLGF modules (names
+    ``check_*`` / ``_check_*``) made from outside another check, as
+    ``(name, arguments)``: one entry per check, however it is split up.
+    """
+    from sler_ir_mm.models.necks import glgf, prior_injection
+    calls, depth = [], [0]
+    for module in (prior_injection, glgf):
+        for name in dir(module):
+            real = getattr(module, name)
+            if not (name.startswith(('check_', '_check_'))
+                    and callable(real)):
+                continue
+
+            def counted(*args, _real=real, _name=name, **kwargs):
+                if depth[0] == 0:
+                    calls.append((_name, args + tuple(kwargs.values())))
+                depth[0] += 1
+                try:
+                    return _real(*args, **kwargs)
+                finally:
+                    depth[0] -= 1
+
+            monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def test_hook_checks_the_prior_once(monkeypatch):
-    """The prior and its grid are checked when the hook is made, not again
-    in each of the 8 layers of a backbone pass."""
-    from sler_ir_mm.models.backbones import SLERNet
-    from sler_ir_mm.models.necks import prior_injection
-    calls = []
-    for name in ('check_prior', 'check_grid_hw', 'check_tensor'):
-        real = getattr(prior_injection, name)
-
-        def counted(*args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(prior_injection, name, counted)
-    torch.manual_seed(0)
-    net = SLERNet(
-        dim=8,
-        num_blocks=(1, 1, 1, 1),
-        num_refinement_blocks=1,
-        heads=(1, 1, 1, 1),
-        num_experts=2).eval()
+    """The prior and its grid are checked once, when the hook is made;
+    the backbone passes through the injected layers run no check."""
+    calls = _count_checks(monkeypatch)
+    net = _tiny_slernet()
     model = _glgf()
     _perturb_injections(model)
     hw = (2, 2)
+    img = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
         prior = model(*_inputs(b=1, hw=hw), hw)
         calls.clear()
         hook = model.make_feature_hook(prior, hw)
-        hooked = net(torch.rand(1, 3, 16, 16), torch.zeros(1, 8).long(),
-                     feature_hook=hook)
-    assert calls == ['check_prior', 'check_tensor', 'check_grid_hw']
+        assert len(calls) >= 1
+        assert sum(any(a is prior for a in args) for _, args in calls) == 1
+        calls.clear()
+        for _ in range(2):
+            hooked = net(img, torch.zeros(1, 8).long(), feature_hook=hook)
+    assert calls == []
     # Same result as injecting layer by layer with the checked inject().
     feats = []
     with torch.no_grad():
-        net(torch.rand(1, 3, 16, 16), torch.zeros(1, 8).long(),
+        net(img, torch.zeros(1, 8).long(),
             feature_hook=lambda i, f: feats.append(f) or f)
         for layer, feat in enumerate(feats):
             torch.testing.assert_close(
                 hook(layer, feat), model.inject(layer, feat, prior, hw),
                 rtol=0, atol=0)
     assert hooked.shape == (1, 3, 16, 16)
+    # What the hook did not check again is still checked once: a bad
+    # prior is refused when the hook is made.
+    with pytest.raises(ValueError, match='prior'):
+        model.make_feature_hook(prior[..., :4], hw)
 
 
 def test_hook_rejects_mismatched_features():

@@ -8,7 +8,7 @@ from test_sler_restorer_glgf import clip
 from tiny_models import NET, count_tower_calls
 
 from sler_ir_mm.models.restorers import BatchEncoder, EncodedBatch
-from sler_ir_mm.models.restorers.sler_restorer import encoder_views
+from sler_ir_mm.utils.view_geometry import encoder_views
 
 
 def glgf_restorer(degradation=None, content=None, **kwargs):

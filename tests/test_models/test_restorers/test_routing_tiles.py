@@ -4,9 +4,8 @@ import torch
 import torch.nn.functional as F
 from test_sler_restorer import batch, tiny_restorer
 
-from sler_ir_mm.models.restorers.sler_restorer import (encoder_views,
-                                                       routing_tile_boxes)
 from sler_ir_mm.models.routers import RoutingResult
+from sler_ir_mm.utils.view_geometry import encoder_views, routing_tile_boxes
 
 
 def test_tile_boxes():

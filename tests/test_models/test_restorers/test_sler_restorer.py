@@ -73,7 +73,7 @@ def test_stage1_losses_gradients_and_center_update():
     assert (route[0] != route[2]).any()
     losses = model(inputs, samples, mode='loss')
     assert {'loss_pix', 'loss_hc', 'router_min_center_angle',
-            'router_assignment_balance'} <= set(losses)
+            'router_route_balance', 'router_center_balance'} <= set(losses)
     total = losses['loss_pix'] + losses['loss_hc']
     total.backward()
     assert not torch.equal(centers, model.router.centers)
@@ -155,20 +155,47 @@ def test_predict_any_size_without_annotations(size):
         assert int(route.max()) < 3
 
 
-def test_predict_routing_follows_stage_and_test_cfg():
-    model = tiny_restorer().eval()
-    inputs = torch.rand(1, 3, 16, 16)
-    routed = model.route(inputs)
+def predicted(model, inputs):
+    """Restored images (in [0, 1]) and routes from the public predict
+    path, ``model(inputs, mode='predict')``."""
     with torch.no_grad():
-        soft = model.forward_tensor(inputs)
-        model.enter_stage2()
-        hard = model.forward_tensor(inputs)
-        expected_hard = model.generator(inputs, routed.indices)
-        expected_soft = model.generator(inputs, routed.probs)
-    assert torch.allclose(hard, expected_hard)
-    assert torch.allclose(soft, expected_soft)
-    forced = tiny_restorer(test_cfg=dict(routing='hard')).eval()
-    assert not forced._soft_at_test()
+        outputs = model(inputs, mode='predict')
+    # The data preprocessor's std of 255 brings pred_img to 0-255.
+    pred = torch.stack([out.output.pred_img for out in outputs]) / 255
+    return pred, torch.stack([out.output.route for out in outputs])
+
+
+@pytest.mark.parametrize('routing', ['auto', 'hard', 'soft'])
+def test_predict_routing_follows_stage_and_test_cfg(routing):
+    """Predict and tensor mode restore along the soft routing in stage 1
+    and the hard route in stage 2 (``test_cfg.routing='auto'``), or along
+    the one ``test_cfg.routing`` names in both stages."""
+    torch.manual_seed(0)
+    inputs = torch.rand(2, 3, 16, 16)
+    weights = tiny_restorer().state_dict()
+    for stage in (1, 2):
+        model = tiny_restorer(test_cfg=dict(routing=routing))
+        model.load_state_dict(weights)
+        model.eval()
+        if stage == 2:
+            model.enter_stage2()
+        routed = model.route(inputs)
+        with torch.no_grad():
+            hard = model.generator(inputs, routed.indices)
+            soft = model.generator(inputs, routed.probs)
+            tensor = model(inputs, mode='tensor')
+        assert (hard - soft).abs().max() > 1e-4  # the two can be told apart
+        use_soft = routing == 'soft' or (routing == 'auto' and stage == 1)
+        expected = soft if use_soft else hard
+        pred, route = predicted(model, inputs)
+        assert torch.equal(route, routed.indices)
+        # pred_img is clipped to the image range, the tensor is not.
+        torch.testing.assert_close(pred, expected.clamp(0, 1), atol=1e-5,
+                                   rtol=1e-5)
+        torch.testing.assert_close(tensor, expected, atol=1e-6, rtol=1e-6)
+
+
+def test_test_cfg_routing_is_checked():
     with pytest.raises(ValueError, match='test_cfg.routing'):
         tiny_restorer(test_cfg=dict(routing='sometimes'))
 

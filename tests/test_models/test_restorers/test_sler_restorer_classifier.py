@@ -69,9 +69,9 @@ def test_stage1_l1_only_trains_the_head():
     inputs, samples = batch([0, 1, 2])
     del samples.degradation_label  # L1 alone needs no labels
     losses = model(inputs, samples, mode='loss')
-    assert set(losses) == {'loss_pix', 'router_assignment_balance',
-                           'router_min_layer_balance',
-                           'router_max_assignment_share'}
+    assert set(losses) == {'loss_pix', 'router_route_balance',
+                           'router_route_min_layer_balance',
+                           'router_route_max_share'}
     losses['loss_pix'].backward()
     # Soft routing sums class probabilities: L1 reaches the classifier
     # head and the encoder behind it.
@@ -87,9 +87,9 @@ def test_stage1_with_classification_loss():
     labels = [0, 4, 2, 2]
     inputs, samples = batch(labels)
     losses = model(inputs, samples, mode='loss')
-    assert {'loss_pix', 'loss_cls', 'router_assignment_balance',
-            'router_min_layer_balance',
-            'router_max_assignment_share'} == set(losses)
+    assert {'loss_pix', 'loss_cls', 'router_route_balance',
+            'router_route_min_layer_balance',
+            'router_route_max_share'} == set(losses)
     assert 'loss_hc' not in losses
     logits = model.route(inputs).class_logits
     expected = F.cross_entropy(logits, torch.tensor(labels))

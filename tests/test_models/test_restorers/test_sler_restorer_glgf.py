@@ -5,7 +5,7 @@ from mmagic.registry import MODELS
 from mmagic.structures import DataSample
 from tiny_models import NET, TOWER, count_tower_calls
 
-from sler_ir_mm.models.restorers.sler_restorer import encoder_views
+from sler_ir_mm.utils.view_geometry import encoder_views
 
 
 def clip(kind='CLIPImageEncoder', **kwargs):

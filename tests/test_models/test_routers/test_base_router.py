@@ -1,12 +1,17 @@
 """What a router declares (BaseRouter): the restorer reads its
-capabilities, not its attributes."""
+capabilities, not its attributes. Its statistics of the training log: each
+computed in one place with one meaning, ``route_*`` from the routes of the
+last training forward, ``center_*`` from the nearest centers of the last
+center update."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmagic.registry import MODELS
 from tiny_models import NET
 
 from sler_ir_mm.models.routers import (BaseRouter, ClassifierRouter,
-                                       SphericalRouter)
+                                       RoutingResult, SphericalRouter)
+from sler_ir_mm.models.routers.base_router import expert_counts
 
 
 class NonSphericalRouter(SphericalRouter):
@@ -76,3 +81,86 @@ def test_restorer_refuses_a_router_that_is_no_base_router():
 
     with pytest.raises(TypeError, match=r'model\.router must build a router'):
         MODELS.build(restorer_cfg(dict(type=builder)))
+
+
+IN, K, C, D = 16, 8, 3, 8
+
+
+def spherical() -> SphericalRouter:
+    torch.manual_seed(0)
+    return SphericalRouter(in_channels=IN, num_layers=K, num_experts=C,
+                           embed_dim=D, queue_size=0)
+
+
+def fixed_routes(router, indices: torch.Tensor) -> None:
+    """Make the router's forward return these (B, K) experts."""
+    probs = F.one_hot(indices, C).float()
+    emb = F.normalize(torch.ones(indices.shape[0], K, D), dim=-1)
+    router.forward = lambda feat: RoutingResult(emb, probs.log(), probs,
+                                                indices)
+
+
+def test_expert_counts():
+    indices = torch.tensor([[0, 2], [0, 1], [0, 2]])
+    assert torch.equal(expert_counts(indices, 3),
+                       torch.tensor([[3., 0., 0.], [0., 1., 2.]]))
+
+
+def test_route_stats_come_from_training_routes_only():
+    router = spherical()
+    router.train()
+    # Every image on expert 0 at every layer: balance 0.
+    fixed_routes(router, torch.zeros(4, K, dtype=torch.long))
+    router.route(torch.randn(4, IN))
+    trained = router.routing_stats()
+    assert float(trained['route_balance']) == 0.0
+    assert float(trained['route_max_share']) == 1.0
+    # Evenly spread routes in eval mode (evaluation, diagnostics,
+    # inference) and a plain forward in training mode change nothing.
+    fixed_routes(router, torch.arange(3)[:, None].expand(3, K))
+    router.eval()
+    router.route(torch.randn(3, IN))
+    router.train()
+    router(torch.randn(3, IN))
+    assert router.routing_stats() == trained
+    # The next training route does.
+    router.route(torch.randn(3, IN))
+    assert float(router.routing_stats()['route_balance']) == 1.0
+
+
+def test_route_stats_count_images_not_tiles():
+    router = ClassifierRouter(in_channels=IN, num_layers=K, num_experts=C,
+                              num_classes=C,
+                              expert_map=[[0, 1, 2]] * K)
+    router.train()
+    feat = torch.zeros(2 * 4, IN)
+    routed = router.route(feat, num_tiles=4)
+    assert routed.indices.shape == (2, K)
+    counts = router._route_counts
+    assert counts.shape == (K, C) and float(counts.sum(-1)[0]) == 2.0
+
+
+def test_center_stats_have_their_own_name_and_writer():
+    router = spherical()
+    router.train()
+    fixed_routes(router, torch.zeros(6, K, dtype=torch.long))
+    router.route(torch.randn(6, IN))
+    assert not any(k.startswith('center_') for k in router.routing_stats())
+    # Embeddings in three clusters at the three centers: the center update
+    # spreads them evenly, while the routes stay on expert 0.
+    centers = F.normalize(router.centers, dim=-1)
+    emb = centers[torch.arange(6) % C][:, None].expand(6, K, D)
+    router.update_centers(emb.contiguous())
+    stats = router.routing_stats()
+    assert float(stats['center_balance']) > 0.99
+    assert float(stats['route_balance']) == 0.0
+    # A training route does not overwrite the center statistics.
+    router.route(torch.randn(6, IN))
+    assert router.routing_stats()['center_balance'] == stats['center_balance']
+    # Frozen (stage 2): no center updates, so no center statistics; the
+    # routes are still counted.
+    router.freeze()
+    assert set(router.routing_stats()) == {
+        'min_center_angle', 'route_balance', 'route_min_layer_balance',
+        'route_max_share'
+    }

@@ -64,6 +64,7 @@ THIRD_PARTY_KEYS = {
     'weights_only': 'torch.load',
     'torch': 'pip install torch==VERSION',
     'torchvision': 'pip install torchvision==VERSION',
+    'OMP_NUM_THREADS': 'read by OpenMP and torch (threads of a process)',
 }
 # Tools run through a shell wrapper that passes its extra arguments on.
 WRAPPED_TOOLS = {
@@ -433,7 +434,8 @@ def wrong_keywords(doc: str) -> List[str]:
     for segment in code_segments(URL.sub(' ', read(doc))):
         for name in KEYWORD.findall(segment):
             if name.isupper():
-                if not re.search(rf'\b{name}\b', repository_text()):
+                if name not in THIRD_PARTY_KEYS and not re.search(
+                        rf'\b{name}\b', repository_text()):
                     wrong.append(f'{name} (environment variable)')
             elif name not in known_keys() and name not in THIRD_PARTY_KEYS:
                 wrong.append(name)

@@ -89,6 +89,7 @@ if __name__ == '__main__':
         ],
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={
+            'demo': parse_requirements('requirements/demo.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
             'tests': parse_requirements('requirements/tests.txt'),
         },

@@ -18,7 +18,9 @@ Two sources of data:
   open_clip weights (``--init-checkpoint``) or random ones.
 
 Deterministic; resumable (run the same command again after a stop); shows
-a progress bar. Ends with the degradation-classification accuracy on the
+a progress bar. The file also gets the similarity threshold below which an
+image looks unlike every trained degradation (chosen on held-out training
+views; added to a file built before it existed when this runs again). Ends with the degradation-classification accuracy on the
 config's test sets, per set, routed on tiles of the training scale (the
 config's ``route_tile_size``) and on the whole image resized, written to
 ``<out>.eval.json``.
@@ -48,7 +50,8 @@ from mmengine.runner import Runner  # noqa: E402
 from mmagic.registry import MODELS  # noqa: E402
 
 from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
-    classify_tiles, pretrain_degradation_encoder)
+    calibrate_pretrained_encoder, classify_tiles,
+    pretrain_degradation_encoder)
 from sler_ir_mm.models.encoders.encoder_recipe import (  # noqa: E402
     DEFAULT_CACHE_DIR, ENCODER_TYPE, cached_encoder_path, check_recipe,
     read_encoder_meta, recipe_key)
@@ -225,9 +228,20 @@ def main(argv=None) -> dict:
         else:
             print(f'{out} is already built from this recipe '
                   f'({meta["train_seconds"]} s of training)')
+    if 'similarity_calibration' not in meta:
+        # A file from before the calibration: same tower, add it.
+        print(f'{out}: adding the similarity calibration (the "unlike '
+              'every trained degradation" threshold)')
+        meta['similarity_calibration'] = calibrate_pretrained_encoder(
+            recipe, out)
+    calibration = meta['similarity_calibration']
+    print(f'unlike-every-degradation threshold: similarity '
+          f'{calibration["threshold"]:.3f} (the {calibration["quantile"]:g} '
+          f'quantile of {calibration["samples"]} held-out training views)')
     report = dict(checkpoint=out, recipe_key=meta['recipe_key'],
                   classes=meta['classes'], train_seconds=meta['train_seconds'],
-                  heldout_accuracy=meta['heldout_accuracy'])
+                  heldout_accuracy=meta['heldout_accuracy'],
+                  similarity_calibration=calibration)
     print(f'held-out accuracy (new draws of the training data): '
           f'{meta["heldout_accuracy"]:.3f}')
     if not args.no_eval:

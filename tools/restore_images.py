@@ -1,9 +1,13 @@
 """Restore your own images (a file, a folder or a glob) with a checkpoint.
 
 Writes ``<out-dir>/<name>.png`` for each input (gray stays gray, RGBA keeps
-its alpha; 16-bit inputs give 8-bit outputs); with ``--show-route`` also
-``<name>_route.png`` (the route through the experts, paper Fig. 4 style) and
-``routes.json``. A file that cannot be read or restored is reported at the
+its alpha; 16-bit inputs give 8-bit outputs); for a SLER-IR model also
+``recognition.json`` (per image: the degradation the encoder recognised, a
+score per known degradation, whether the image looks unlike every trained
+one, and the expert path) and one log line per image; with
+``--show-route`` also ``<name>_route.png`` (the route through the experts,
+paper Fig. 4 style) and ``routes.json``. Large images are restored in
+tiles by default (``--tile auto``). A file that cannot be read or restored is reported at the
 end and the tool exits with code 1; the other files are still written.
 
 Examples::
@@ -12,7 +16,7 @@ Examples::
     python tools/restore_images.py CONFIG CKPT photos/ --out-dir results \\
         --recursive --show-route
     python tools/restore_images.py CONFIG CKPT 'shots/*.png' --out-dir out \\
-        --tile 512 --tile-overlap 32 --device cuda
+        --tile 256 --tile-overlap 32 --device cuda
 """
 import argparse
 import glob
@@ -42,6 +46,8 @@ from mmengine.config import DictAction  # noqa: E402
 
 from sler_ir_mm.apis import IMAGE_EXTENSIONS  # noqa: E402
 from sler_ir_mm.apis import init_restorer, restore_image  # noqa: E402
+from sler_ir_mm.apis.tiling import (AUTO_TILE_MIN_PIXELS,  # noqa: E402
+                                    DEFAULT_TILE)
 from sler_ir_mm.utils.cli import (TRACEBACK_EPILOG, run_main,  # noqa: E402
                                   show_traceback)
 
@@ -67,10 +73,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         'outputs keep the sub-folder layout')
     parser.add_argument(
         '--tile',
-        type=int,
-        default=None,
+        default='auto',
         help='restore in tiles of this size (>= 8) to bound memory on large '
-        'images (default: whole images)')
+        f'images; "auto": tiles of {DEFAULT_TILE} for images over '
+        f'{AUTO_TILE_MIN_PIXELS} pixels; "none": whole images '
+        '(default: auto)')
     parser.add_argument(
         '--tile-overlap',
         type=int,
@@ -92,13 +99,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         action=DictAction,
         help='override config entries, e.g. model.test_cfg.routing=hard')
     args = parser.parse_args(argv)
-    if args.tile is not None and args.tile < 8:
-        parser.error(f'--tile must be >= 8, got {args.tile}')
+    if args.tile == 'none':
+        args.tile = None
+    elif args.tile != 'auto':
+        try:
+            args.tile = int(args.tile)
+        except ValueError:
+            parser.error('--tile must be a size in pixels, "auto" or '
+                         f'"none", got {args.tile!r}')
+        if args.tile < 8:
+            parser.error(f'--tile must be >= 8, got {args.tile}')
+    size = DEFAULT_TILE if args.tile == 'auto' else args.tile
     if args.tile_overlap is None:
-        args.tile_overlap = 32 if args.tile is None else min(
-            32, args.tile // 4)
-    if args.tile_overlap < 0 or (args.tile is not None
-                                 and args.tile_overlap >= args.tile):
+        args.tile_overlap = 32 if size is None else min(32, size // 4)
+    if args.tile_overlap < 0 or (size is not None
+                                 and args.tile_overlap >= size):
         parser.error('--tile-overlap must be >= 0 and smaller than --tile, '
                      f'got {args.tile_overlap}')
     return args
@@ -194,6 +209,15 @@ def _progress(items: list):
     return tqdm(items, desc='restoring', unit='image', file=sys.stderr)
 
 
+def _write_line(bar, text: str) -> None:
+    """Print a line without breaking the progress bar."""
+    write = getattr(bar, 'write', None)
+    if write is not None:
+        write(text, file=sys.stdout)
+    else:
+        print(text)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     for path, what in ((args.config, 'config'), (args.checkpoint,
@@ -240,8 +264,10 @@ def main(argv=None) -> int:
 
     os.makedirs(args.out_dir, exist_ok=True)
     routes: Dict[str, list] = {}
+    recognitions: Dict[str, dict] = {}
     failures: List[Tuple[str, str]] = []
-    for path in _progress(files):
+    bar = _progress(files)
+    for path in bar:
         try:
             result = restore_image(
                 model,
@@ -250,8 +276,11 @@ def main(argv=None) -> int:
                 tile_overlap=args.tile_overlap,
                 channel_order='bgr')
             write_image(out_paths[path], result.image)
+            rel = osp.relpath(path, base or '.')
+            if result.recognition is not None:
+                recognitions[rel] = result.recognition.to_dict()
+                _write_line(bar, f'{rel}: {result.recognition.describe()}')
             if args.show_route:
-                rel = osp.relpath(path, base or '.')
                 routes[rel] = result.route.tolist()
                 save_route_figure(
                     route_paths[path], result.route, num_experts, title=rel)
@@ -262,6 +291,11 @@ def main(argv=None) -> int:
                 osp.join(args.out_dir, 'routes.json'), 'w',
                 encoding='utf-8') as f:
             json.dump(routes, f, indent=2)
+    if recognitions:
+        with open(
+                osp.join(args.out_dir, 'recognition.json'), 'w',
+                encoding='utf-8') as f:
+            json.dump(recognitions, f, indent=2)
 
     done = len(files) - len(failures)
     print(f'restored {done} of {len(files)} image(s) into {args.out_dir}')

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Set up a working sler_ir_mm environment in the active Python (activate a venv first).
 #
-#   bash tools/setup_env.sh            # torch, mmcv 2.1.0 with CPU ops, OpenMMLab stack, open_clip, sler_ir_mm
+#   bash tools/setup_env.sh            # torch, mmcv 2.1.0 with CPU ops, OpenMMLab stack, open_clip, sler_ir_mm,
+#                                      # the web demo (gradio) and, as root with apt, Chromium for its browser test
 #
 # Idempotent: a second run reuses the installed packages and the cached mmcv wheel.
 # Environment variables:
 #   PYTHON          interpreter to install into (default: the active venv's python, else `python` on PATH)
 #   SLER_IR_CACHE   where the built mmcv wheel is cached (default: ~/.cache/sler_ir_mm)
 #   SKIP_TORCH=1    keep the torch/torchvision already installed (e.g. a CUDA build of your own)
+#   SKIP_BROWSER=1  do not apt-get install Chromium and chromedriver (the browser test then skips,
+#                   or fails under CI=true)
 #
 # Why mmcv is built here: PyPI has only mmcv 2.1.0's sdist, MMagic 1.2.0 needs mmcv<2.2 with its
 # compiled ops (`import mmagic.models` imports mmcv.ops), and mmcv 2.1.0's setup.py forces
@@ -95,7 +98,29 @@ if [ "${SKIP_TORCH:-0}" = 1 ]; then sed -i '/^torch/d' "$C_NO_MMCV"; fi
 pip_ install -q -c "$C_NO_MMCV" "$MMCV_REQ" \
     -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
     -r "$ROOT/requirements/tests.txt"
+
+step "the web demo: gradio, gradio_client, selenium (pinned; the [demo] extra)"
+pip_ install -q -c "$C_NO_MMCV" -r "$ROOT/requirements/demo.txt"
 rm -f "$C_NO_MMCV"
+
+step "Chromium and chromedriver for the demo's browser test (Debian packages)"
+BROWSER_CMD="apt-get install -y chromium chromium-driver"
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    echo "    already installed: $(chromium --version 2>/dev/null | head -n 1)"
+elif [ "${SKIP_BROWSER:-0}" = 1 ]; then
+    echo "    skipped (SKIP_BROWSER=1); to install them later, as root: $BROWSER_CMD"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # Not fatal: the Python environment works without a browser; only the browser test needs it.
+    if DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; then
+        echo "    installed: $(chromium --version 2>/dev/null | head -n 1)"
+    else
+        echo "    warning: apt-get could not install them; run as root: $BROWSER_CMD" >&2
+    fi
+else
+    echo "    cannot install them here (needs root and apt-get); run as root: $BROWSER_CMD"
+    echo "    (without them the browser test is skipped, and fails under CI=true)"
+fi
 
 step "openmim (without its opendatalab/openxlab deps, which downgrade setuptools)"
 pip_ install -q --no-deps "openmim==0.3.9"
@@ -112,5 +137,5 @@ if ! "$PY" -c "import os, sys; from mim.utils import get_installed_path; sys.exi
 fi
 
 step "check the imports"
-"$PY" -c "import sler_ir_mm, mmagic.models, mmcv.ops, open_clip; print('    sler_ir_mm', sler_ir_mm.__version__, '| mmagic', __import__('mmagic').__version__, '| mmcv', __import__('mmcv').__version__, '| torch', __import__('torch').__version__)"
+"$PY" -c "import sler_ir_mm, mmagic.models, mmcv.ops, open_clip, gradio, selenium; print('    sler_ir_mm', sler_ir_mm.__version__, '| mmagic', __import__('mmagic').__version__, '| mmcv', __import__('mmcv').__version__, '| torch', __import__('torch').__version__, '| gradio', gradio.__version__)"
 step "done"

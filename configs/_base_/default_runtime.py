@@ -37,6 +37,15 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 load_from = None
 resume = False
 
+# How MMagic's inferencer (mmagic.apis.MMagicInferencer, docs/tools.md)
+# reads a user's image: it takes `inference_pipeline` before the test
+# pipelines, which also load and check a clean image it does not have. The
+# degraded image only, RGB as the models were trained on.
+inference_pipeline = [
+    dict(type='LoadImageFromFileChecked', key='img', channel_order='rgb'),
+    dict(type='PackInputs'),
+]
+
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='ConcatImageVisualizer',

@@ -26,12 +26,18 @@ from sler_ir_mm.utils import check_int
 from sler_ir_mm.utils.view_geometry import Box
 from .image_io import (IMAGE_EXTENSIONS, check_channel_order, join_image,
                        read_image, split_image)
-from .tiling import RegionFn, restore_tiled
+from .recognition import Recognition, recognize
+from .tiling import ProgressFn, RegionFn, auto_tile, restore_tiled
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'RestorationResult', 'init_restorer', 'read_image',
-    'restore_image'
+    'IMAGE_EXTENSIONS', 'MIN_IMAGE_SIDE', 'ImageTooSmallError',
+    'RestorationResult', 'init_restorer', 'read_image', 'restore_image'
 ]
+
+#: The smallest image side restored: below it GLGF's 4 x 4 crops of the
+#: image would be under 4 pixels and the degradation encoder would see an
+#: upsampled handful of pixels, not a degradation.
+MIN_IMAGE_SIDE = 16
 
 # Pad multiple of a plain model whose backbone states no size_divisor:
 # Restormer-like backbones downsample 3 times, and plain MMagic models
@@ -40,6 +46,10 @@ __all__ = [
 _PLAIN_MODEL_MULTIPLE = 8
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
+
+
+class ImageTooSmallError(ValueError):
+    """An image with a side below :data:`MIN_IMAGE_SIDE`."""
 
 
 class RestorationResult(NamedTuple):
@@ -51,9 +61,12 @@ class RestorationResult(NamedTuple):
             with the input's alpha, (H, W, 2) gray with alpha.
         route (np.ndarray | None): (num_routed_layers,) int64 expert index
             of each routed layer (SLER-IR), None for a model without routing.
+        recognition (Recognition | None): What the model recognised in the
+            image (SLER-IR), None for a model without routing.
     """
     image: np.ndarray
     route: Optional[np.ndarray]
+    recognition: Optional[Recognition] = None
 
 
 # ---------------------------------------------------------------- the model
@@ -159,9 +172,11 @@ def _plain_multiple(model: nn.Module) -> int:
     return getattr(generator, 'size_divisor', _PLAIN_MODEL_MULTIPLE)
 
 
-def _plan(model: nn.Module,
-          inputs: torch.Tensor) -> Tuple[RegionFn, Optional[torch.Tensor]]:
-    """``restore(region, box)`` of the model's inputs, and the route.
+def _plan(
+    model: nn.Module, inputs: torch.Tensor
+) -> Tuple[RegionFn, Optional[torch.Tensor], Optional[Recognition]]:
+    """``restore(region, box)`` of the model's inputs, the route and what
+    the model recognised.
 
     ``inputs`` are the model's (normalized) inputs, (1, 3, H, W). A model
     with ``plan_restore`` (SLER-IR) routes once, on the whole image;
@@ -169,7 +184,7 @@ def _plan(model: nn.Module,
     """
     if hasattr(model, 'plan_restore'):
         plan = model.plan_restore(inputs)
-        return plan, plan.route[0]
+        return plan, plan.route[0], recognize(model, plan)
 
     if not hasattr(model, 'forward_tensor'):
         raise TypeError(
@@ -182,15 +197,17 @@ def _plan(model: nn.Module,
         padded, (h, w) = pad_to_multiple(region, multiple)
         return model.forward_tensor(padded)[..., :h, :w]
 
-    return restore_plain, None
+    return restore_plain, None, None
 
 
 @torch.inference_mode()
 def restore_image(model: nn.Module,
                   image: ImageInput,
-                  tile: Optional[int] = None,
+                  tile: Union[int, str, None] = None,
                   tile_overlap: int = 32,
-                  channel_order: str = 'rgb') -> RestorationResult:
+                  channel_order: str = 'rgb',
+                  progress: Optional[ProgressFn] = None
+                  ) -> RestorationResult:
     """Restore one image of any size.
 
     Gray images go through the model as three equal channels and come back
@@ -212,20 +229,30 @@ def restore_image(model: nn.Module,
         image (str | np.ndarray): A file path, or an array (H, W) gray,
             (H, W, 1) gray, (H, W, 2) gray + alpha, (H, W, 3) color or
             (H, W, 4) color + alpha, uint8 or uint16.
-        tile (int, optional): Tile size (>= 8) in pixels; None restores the
-            whole image at once. Default: None.
+        tile (int | str, optional): Tile size (>= 8) in pixels; None
+            restores the whole image at once; 'auto' tiles large images
+            (:func:`~sler_ir_mm.apis.tiling.auto_tile`). Default: None.
         tile_overlap (int): Overlap of neighbouring tiles, in
             [0, tile). Default: 32.
         channel_order (str): 'rgb' or 'bgr': the order of the color channels
             of an array input and of the returned image. Default: 'rgb'.
+        progress (callable, optional): ``progress(done, total)`` after each
+            restored tile, e.g. to drive a progress bar.
 
     Returns:
-        RestorationResult: The uint8 image, in the input's layout, and the
-        route (None for a model without routing). Under soft routing
-        (stage 1) the route is each layer's most probable expert.
+        RestorationResult: The uint8 image, in the input's layout, the
+        route and what the model recognised (None for a model without
+        routing). Under soft routing (stage 1) the route is each layer's
+        most probable expert.
+
+    Raises:
+        ImageTooSmallError: A side of the image is below
+            :data:`MIN_IMAGE_SIDE`.
     """
     check_channel_order(channel_order)
-    if tile is not None:
+    if isinstance(tile, str) and tile != 'auto':
+        raise ValueError(f"tile must be an int, None or 'auto', got {tile!r}")
+    if tile is not None and tile != 'auto':
         check_int('tile', tile, 8)
         check_int('tile_overlap', tile_overlap, 0)
         if tile_overlap >= tile:
@@ -237,13 +264,24 @@ def restore_image(model: nn.Module,
     else:
         name = 'restore_image'
     split = split_image(image, channel_order, name)
+    height, width = split.color.shape[:2]
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise ImageTooSmallError(
+            f'{name}: image is {width} x {height} pixels; the model needs '
+            f'at least {MIN_IMAGE_SIDE} x {MIN_IMAGE_SIDE}')
+    if tile == 'auto':
+        tile = auto_tile(height, width)
+        if tile is not None and not 0 <= tile_overlap < tile:
+            raise ValueError(f'tile_overlap must be in [0, {tile}) (the '
+                             f'automatic tile), got {tile_overlap}')
 
     device = _model_device(model)
     mean, std = _normalization(model, device)
     inputs = torch.from_numpy(split.color).permute(2, 0, 1)[None].to(device)
     inputs = (inputs - mean) / std
-    restore, route = _plan(model, inputs)
-    pred = restore_tiled(restore, inputs, tile, tile_overlap)
+    restore, route, recognition = _plan(model, inputs)
+    pred = restore_tiled(restore, inputs, tile, tile_overlap, progress)
     pred = (pred * std + mean)[0].permute(1, 2, 0).float().cpu().numpy()
     route = None if route is None else route.cpu().numpy().astype(np.int64)
-    return RestorationResult(join_image(pred, split, channel_order), route)
+    return RestorationResult(
+        join_image(pred, split, channel_order), route, recognition)

@@ -28,6 +28,7 @@ import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmagic.registry import DATASETS, MODELS
 from tqdm import tqdm
@@ -41,7 +42,8 @@ from sler_ir_mm.utils.file_lock import file_lock
 from sler_ir_mm.utils.view_geometry import encoder_views, routing_tile_boxes
 
 __all__ = [
-    'PRETRAIN_THREADS', 'classify_tiles', 'ensure_pretrained_encoder',
+    'PRETRAIN_THREADS', 'SIMILARITY_QUANTILE', 'calibrate_pretrained_encoder',
+    'classify_tiles', 'ensure_pretrained_encoder',
     'pretrain_degradation_encoder', 'pretrain_missing_encoders'
 ]
 
@@ -56,6 +58,13 @@ __all__ = [
 # nothing there and oversubscribe them. The data (numpy, OpenCV) is computed
 # per pixel and does not depend on threads.
 PRETRAIN_THREADS = 2
+
+# The share of held-out training views that the "unlike every trained
+# degradation" threshold is allowed to flag: the threshold is this quantile
+# of their similarity to the nearest prototype. 1 % keeps false warnings on
+# the degradations the tower knows rare while still flagging what lies
+# farther from every prototype than nearly all training views.
+SIMILARITY_QUANTILE = 0.01
 
 
 @contextlib.contextmanager
@@ -105,6 +114,39 @@ def _accuracy(classifier, data, count: int, batch_size: int) -> float:
         correct += int((classifier(views).argmax(-1) == labels).sum())
     classifier.train()
     return correct / max(count, 1)
+
+
+@torch.no_grad()
+def _similarity_calibration(classifier, data, count: int, batch_size: int,
+                            quantile: float = SIMILARITY_QUANTILE) -> dict:
+    """The similarity threshold below which an image looks unlike every
+    trained degradation, chosen on ``count`` held-out training views.
+
+    The similarity of a view is its embedding's cosine to the nearest
+    prototype; the threshold is its ``quantile`` over the views, so that
+    share of training views would be flagged.
+
+    Returns:
+        dict: ``threshold``, ``quantile``, ``samples`` and the per-class
+        median similarity (``class_median``), for the record.
+    """
+    was_training = classifier.training
+    classifier.eval()
+    sims, labels = [], []
+    protos = F.normalize(classifier.prototypes, dim=-1)
+    for start in range(0, count, batch_size):
+        views, label = _batch(data, start, min(batch_size, count - start))
+        sims.append((classifier.embed(views) @ protos.t()).max(-1).values)
+        labels.append(label)
+    classifier.train(was_training)
+    sims, labels = torch.cat(sims), torch.cat(labels)
+    medians = {
+        name: round(float(sims[labels == i].median()), 4)
+        for i, name in enumerate(classifier.classes) if (labels == i).any()
+    }
+    return dict(threshold=round(float(torch.quantile(sims, quantile)), 4),
+                quantile=quantile, samples=int(sims.numel()),
+                class_median=medians)
 
 
 def _save(obj: dict, path: str) -> None:
@@ -217,7 +259,9 @@ def _pretrain(recipe: dict, out_file: str, progress: bool,
         producer=PRODUCER, recipe=recipe, recipe_key=key,
         recipe_version=RECIPE_VERSION, classes=list(classifier.classes),
         heldout_accuracy=accuracy, train_seconds=round(elapsed, 1),
-        torch_threads=torch.get_num_threads())
+        torch_threads=torch.get_num_threads(),
+        similarity_calibration=_similarity_calibration(
+            classifier, val_data, recipe['val_samples'], batch_size))
     _save(dict(state_dict=classifier.tower_state_dict(),
                prototypes=classifier.prototypes.detach().cpu(),
                logit_scale=classifier.logit_scale.detach().cpu(),
@@ -228,6 +272,45 @@ def _pretrain(recipe: dict, out_file: str, progress: bool,
               f'held-out accuracy {accuracy:.3f} on {recipe["val_samples"]}'
               f' new draws of the training data)', 'current')
     return meta
+
+
+def calibrate_pretrained_encoder(recipe: dict, path: str) -> dict:
+    """Add the similarity calibration to a pretrained file that lacks it.
+
+    Files written before the calibration existed hold the same tower and
+    prototypes; this computes the threshold as the pretraining now does
+    (same held-out views) and rewrites the file atomically, under the
+    recipe's lock, with nothing else changed.
+
+    Args:
+        recipe (dict): The recipe that wrote ``path``.
+        path (str): Its pretrained file.
+
+    Returns:
+        dict: The calibration (see ``meta['similarity_calibration']``).
+    """
+    recipe = check_recipe(recipe)
+    with file_lock(path), _torch_threads(PRETRAIN_THREADS):
+        obj = load_checkpoint_file(path, 'degradation encoder')
+        meta = obj.get('meta') if isinstance(obj, dict) else None
+        if not isinstance(meta, dict) or \
+                meta.get('recipe_key') != recipe_key(recipe):
+            raise ValueError(f'{path} was not written by this recipe '
+                             f'({recipe["name"]!r}); pretrain it again')
+        classifier, _, val_data = _build(recipe)
+        classifier.encoder.visual.load_state_dict({
+            k[len('visual.'):]: v
+            for k, v in obj['state_dict'].items()
+        })
+        with torch.no_grad():
+            classifier.prototypes.copy_(obj['prototypes'])
+            classifier.logit_scale.copy_(obj['logit_scale'])
+        calibration = _similarity_calibration(
+            classifier, val_data, recipe['val_samples'],
+            recipe['batch_size'])
+        obj['meta'] = dict(meta, similarity_calibration=calibration)
+        _save(obj, path)
+    return calibration
 
 
 def ensure_pretrained_encoder(recipe: dict,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sler_ir_mm.apis import inference, init_restorer, read_image
-from sler_ir_mm.apis import restore_image
+from sler_ir_mm.apis import (MIN_IMAGE_SIDE, ImageTooSmallError, inference,
+                             init_restorer, read_image, restore_image)
 from sler_ir_mm.datasets.transforms.load_image_from_file_checked import \
     UnreadableImageError
 from sler_ir_mm.models.restorers import restore_plan
@@ -108,7 +108,7 @@ def test_untiled_equals_the_models_predict(sler):
     np.testing.assert_array_equal(result.route, pred.route.numpy())
 
 
-@pytest.mark.parametrize('size', [(7, 5), (33, 47), (1, 1)])
+@pytest.mark.parametrize('size', [(16, 16), (33, 47), (17, 90)])
 def test_any_size(sler, restormer, size):
     img = make_image(*size)
     result = restore_image(sler, img)
@@ -116,6 +116,17 @@ def test_any_size(sler, restormer, size):
     assert result.route.shape == (8, )
     plain = restore_image(restormer, img)
     assert plain.image.shape == img.shape and plain.route is None
+
+
+@pytest.mark.parametrize('size', [(15, 40), (40, 7), (1, 1)])
+def test_too_small_images_are_refused_by_name(sler, restormer, size):
+    # Below MIN_IMAGE_SIDE the degradation encoder would judge an
+    # upsampled handful of pixels: refuse with the sizes, not a guess.
+    for model in (sler, restormer):
+        with pytest.raises(ImageTooSmallError,
+                           match=rf'image is {size[1]} x {size[0]} pixels.*'
+                           rf'at least {MIN_IMAGE_SIDE} x {MIN_IMAGE_SIDE}'):
+            restore_image(model, make_image(*size))
 
 
 def test_restormer_through_the_api(restormer):

@@ -71,6 +71,9 @@ THIRD_PARTY_KEYS = {
     'torch': 'pip install torch==VERSION',
     'torchvision': 'pip install torchvision==VERSION',
     'OMP_NUM_THREADS': 'read by OpenMP and torch (threads of a process)',
+    'model_config': "MMagic's MMagicInferencer",
+    'model_ckpt': "MMagic's MMagicInferencer",
+    'result_out_dir': "MMagic's MMagicInferencer.infer",
 }
 # Tools run through a shell wrapper that passes its extra arguments on.
 WRAPPED_TOOLS = {

@@ -76,16 +76,16 @@ def photos(tmp_path_factory):
     cv2.imwrite(
         str(root / 'color.jpg'), rng.integers(0, 256, (21, 30, 3), np.uint8))
     cv2.imwrite(
-        str(root / 'gray.png'), rng.integers(0, 256, (13, 17), np.uint8))
-    rgba = rng.integers(0, 256, (18, 11, 4), np.uint8)
+        str(root / 'gray.png'), rng.integers(0, 256, (17, 19), np.uint8))
+    rgba = rng.integers(0, 256, (18, 16, 4), np.uint8)
     cv2.imwrite(str(root / 'rgba.png'), rgba)
     cv2.imwrite(
-        str(root / 'deep16.png'), rng.integers(0, 65536, (9, 14, 3),
+        str(root / 'deep16.png'), rng.integers(0, 65536, (16, 20, 3),
                                                np.uint16))
     (root / 'sub').mkdir()
     cv2.imwrite(
         str(root / 'sub' / 'nested.png'),
-        rng.integers(0, 256, (7, 5, 3), np.uint8))
+        rng.integers(0, 256, (16, 18, 3), np.uint8))
     (root / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     (root / 'notes.txt').write_text('not an image')
     return root, rgba[..., 3]
@@ -121,13 +121,13 @@ def test_folder_run_goes_on_past_a_broken_file(repo_root, ckpt, photos, model,
                          (osp.join('sub', 'nested.png'), None)]:
         assert_restored_by(model, out / name, root / (source or name))
     assert read('color.png').shape == (21, 30, 3)
-    assert read('gray.png').shape == (13, 17)
+    assert read('gray.png').shape == (17, 19)
     rgba = read('rgba.png')
-    assert rgba.shape == (18, 11, 4)
+    assert rgba.shape == (18, 16, 4)
     np.testing.assert_array_equal(rgba[..., 3], alpha)
     deep = read('deep16.png')
-    assert deep.dtype == np.uint8 and deep.shape == (9, 14, 3)
-    assert read(osp.join('sub', 'nested.png')).shape == (7, 5, 3)
+    assert deep.dtype == np.uint8 and deep.shape == (16, 20, 3)
+    assert read(osp.join('sub', 'nested.png')).shape == (16, 18, 3)
     assert not (out / 'broken.png').exists()
     assert not (out / 'notes.png').exists()
 
@@ -138,6 +138,13 @@ def test_folder_run_goes_on_past_a_broken_file(repo_root, ckpt, photos, model,
     ])
     assert all(
         len(r) == 8 and 0 <= min(r) and max(r) < 3 for r in routes.values())
+    # What the model recognised, per image, beside the outputs.
+    recognition = json.loads((out / 'recognition.json').read_text())
+    assert sorted(recognition) == sorted(routes)
+    for rel, rec in recognition.items():
+        assert rec['route'] == routes[rel] and rec['source'] == 'centers'
+        assert rec['path'] == '-'.join(map(str, routes[rel]))
+    assert 'color.jpg: no degradation names' in log
     figure = read('color_route.png')
     assert figure is not None and figure.ndim == 3
     assert (out / 'sub' / 'nested_route.png').is_file()
@@ -251,7 +258,9 @@ def test_every_bad_kind_in_one_folder(tool, repo_root, ckpt, tmp_path,
     cv2.imwrite(str(root / 'f_7x5.png'), rng.integers(0, 256, (7, 5),
                                                       np.uint8))
     cv2.imwrite(str(root / 'g_16bit.png'),
-                rng.integers(0, 65536, (6, 9, 4), np.uint16))
+                rng.integers(0, 65536, (16, 19, 4), np.uint16))
+    cv2.imwrite(str(root / 'h_gray.png'), rng.integers(0, 256, (20, 16),
+                                                       np.uint8))
     out = tmp_path / 'out'
     code = tool.main([
         osp.join(repo_root, SLER_CFG), ckpt,
@@ -260,28 +269,31 @@ def test_every_bad_kind_in_one_folder(tool, repo_root, ckpt, tmp_path,
     ])
     assert code == 1
     captured = capsys.readouterr()
-    assert 'restored 4 of 7 image(s)' in captured.out
-    report = captured.err[captured.err.index('3 image(s) failed:'):]
+    assert 'restored 3 of 8 image(s)' in captured.out
+    report = captured.err[captured.err.index('5 image(s) failed:'):]
     assert report.splitlines() == [
-        '3 image(s) failed:',
+        '5 image(s) failed:',
         f'  {root / "a_empty.png"}: UnreadableImageError: cannot read image '
         f'file {root / "a_empty.png"}: empty file (0 bytes)',
+        f'  {root / "b_1x1.png"}: ImageTooSmallError: {root / "b_1x1.png"}: '
+        'image is 1 x 1 pixels; the model needs at least 16 x 16',
         f'  {root / "c_text.png"}: UnreadableImageError: cannot read image '
         f'file {root / "c_text.png"}: not a decodable image (30 bytes): '
         'truncated, corrupt or an unknown format',
         f'  {root / "e_truncated.jpg"}: UnreadableImageError: cannot read '
         f'image file {root / "e_truncated.jpg"}: not a decodable image '
         '(300 bytes): truncated, corrupt or an unknown format',
+        f'  {root / "f_7x5.png"}: ImageTooSmallError: {root / "f_7x5.png"}: '
+        'image is 5 x 7 pixels; the model needs at least 16 x 16',
     ]
 
     def read(name):
         return cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
 
-    assert read('b_1x1.png').shape == (1, 1, 3)
     assert read('d_wide.png').shape == (32, 2000, 3)
-    assert read('f_7x5.png').shape == (7, 5)  # gray stays gray
+    assert read('h_gray.png').shape == (20, 16)  # gray stays gray
     deep = read('g_16bit.png')  # 16-bit RGBA -> 8-bit RGBA
-    assert deep.dtype == np.uint8 and deep.shape == (6, 9, 4)
+    assert deep.dtype == np.uint8 and deep.shape == (16, 19, 4)
     assert sorted(p.name for p in out.iterdir()) == [
-        'b_1x1.png', 'd_wide.png', 'f_7x5.png', 'g_16bit.png'
+        'd_wide.png', 'g_16bit.png', 'h_gray.png', 'recognition.json'
     ]

@@ -2,7 +2,7 @@
 benchmark.
 
 Routes 128 x 128 crops of scikit-image photos that the mini benchmark
-neither trains nor tests on (default: clock, cell, page, colorwheel;
+neither trains nor tests on (default: clock, cell, colorwheel;
 ``--per-photo`` crops each) with each single degradation (the benchmark's
 generators; noise at sigma 25, as its test sets) and with mixes of them
 (components applied in the order named). Per degradation it reports the
@@ -43,21 +43,14 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
-from sler_ir_mm.datasets.mini_benchmark import (  # noqa: E402
-    TEST_NOISE_SIGMA, load_photo)
-from sler_ir_mm.datasets.synthetic_degradations import (  # noqa: E402
-    DEGRADATIONS)
+from sler_ir_mm.datasets.generalization_photos import (  # noqa: E402
+    MIXES, PHOTOS, TASKS, degrade, photo_crops)
 from sler_ir_mm.evaluation.composite_routes import (  # noqa: E402
     mix_follow_stats)
 from sler_ir_mm.evaluation.route_stats import (  # noqa: E402
     format_path, path_histogram)
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
-PHOTOS = ('clock', 'cell', 'page', 'colorwheel')
-TASKS = ('denoise', 'derain', 'dehaze', 'deblur', 'lowlight')
-MIXES = ('dehaze+denoise', 'deblur+denoise', 'lowlight+denoise',
-         'derain+lowlight')
-SIZE, SHORT_SIDE = 128, 256
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -119,42 +112,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error(f'--mixes: {mix!r} must join two or more distinct '
                          f'degradations of {list(TASKS)} with "+"')
     return args
-
-
-def photo_crops(photos: Sequence[str],
-                per_photo: int,
-                seed: int = 2026) -> List[np.ndarray]:
-    """``per_photo`` random SIZE x SIZE crops of each photo (its short side
-    scaled to SHORT_SIDE first), float32 in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for name in photos:
-        img = load_photo(name)
-        h, w = img.shape[:2]
-        scale = SHORT_SIDE / min(h, w)
-        img = cv2.resize(
-            img, (max(SHORT_SIDE, round(
-                w * scale)), max(SHORT_SIDE, round(h * scale))),
-            interpolation=cv2.INTER_AREA)
-        for _ in range(per_photo):
-            top = int(rng.integers(0, img.shape[0] - SIZE + 1))
-            left = int(rng.integers(0, img.shape[1] - SIZE + 1))
-            out.append(
-                img[top:top + SIZE, left:left + SIZE].astype(np.float32) / 255)
-    return out
-
-
-def degrade(img: np.ndarray, tasks: Sequence[str],
-            rng: np.random.Generator) -> np.ndarray:
-    """Apply ``tasks`` in order (noise at the test sets' sigma), quantised
-    to 8 bits as a saved photo is."""
-    for task in tasks:
-        if task == 'denoise':
-            img = np.clip(
-                img + rng.normal(0, TEST_NOISE_SIGMA / 255, img.shape), 0, 1)
-        else:
-            img, _ = DEGRADATIONS[task](img.astype(np.float32), rng)
-    return np.round(np.clip(img, 0, 1) * 255).astype(np.float32) / 255
 
 
 def main_paths_on_test_sets(route_stats: Mapping) -> Dict[str, List[int]]:

@@ -3,6 +3,8 @@ from .clip_image_encoder import CLIPImageEncoder
 from .conv_degradation_encoder import ConvDegradationEncoder
 from .daclip_encoder import DACLIPEncoder
 from .degradation_prototype_classifier import DegradationPrototypeClassifier
+from .degradation_prototypes import (DegradationPrototypes,
+                                     load_degradation_prototypes)
 from .encoder_output import EncoderOutput
 from .encoder_recipe import EncoderNotPretrainedError
 from .pretrained_degradation_encoder import pretrained_degradation_encoder
@@ -10,6 +12,7 @@ from .pretrained_degradation_encoder import pretrained_degradation_encoder
 __all__ = [
     'BaseViewEncoder', 'ConvDegradationEncoder', 'CLIPImageEncoder',
     'DACLIPEncoder', 'DegradationPrototypeClassifier',
+    'DegradationPrototypes',
     'EncoderNotPretrainedError', 'EncoderOutput',
-    'pretrained_degradation_encoder'
+    'load_degradation_prototypes', 'pretrained_degradation_encoder'
 ]

@@ -49,6 +49,10 @@ class BaseViewEncoder(BaseModule, metaclass=ABCMeta):
     grid_size: Optional[Tuple[int, int]] = None
     #: Whether :meth:`forward_both_preprocessed` gives a content side too.
     provides_content: bool = False
+    #: Named degradation prototypes of the embedding
+    #: (``DegradationPrototypes``), when the weights came with them (a tower
+    #: the project pretrained); None: the embedding has no names.
+    degradation_prototypes = None
 
     @property
     def has_tokens(self) -> bool:

@@ -2,6 +2,7 @@
 from mmagic.registry import MODELS
 
 from .base_view_encoder import BaseViewEncoder
+from .degradation_prototypes import load_degradation_prototypes
 from .encoder_recipe import DEFAULT_CACHE_DIR, pretrained_encoder_file
 
 __all__ = ['pretrained_degradation_encoder']
@@ -29,7 +30,10 @@ def pretrained_degradation_encoder(recipe: dict,
         config_key (str): Config key quoted in loading errors.
 
     Returns:
-        BaseViewEncoder: The frozen tower (a ``CLIPImageEncoder``).
+        BaseViewEncoder: The frozen tower (a ``CLIPImageEncoder``), with
+        the file's per-degradation prototypes as ``degradation_prototypes``
+        (:class:`DegradationPrototypes`, not part of its state dict), so
+        that inference can name the degradation it sees.
 
     Raises:
         EncoderNotPretrainedError: The recipe's file does not exist yet; the
@@ -40,5 +44,7 @@ def pretrained_degradation_encoder(recipe: dict,
     path = pretrained_encoder_file(recipe, cache_dir, config_key)
     encoder = {k: v for k, v in recipe['encoder'].items()
                if k not in ('checkpoint', 'random_init', 'frozen')}
-    return MODELS.build(
+    tower = MODELS.build(
         dict(encoder, checkpoint=path, frozen=True, config_key=config_key))
+    tower.degradation_prototypes = load_degradation_prototypes(path)
+    return tower

@@ -76,6 +76,11 @@ class RestorePlan:
         pad_multiple (int): What the restorer pads images to.
         prior (Tensor, optional): (B, N, P) GLGF prior of the whole images.
         grid_hw (tuple[int, int], optional): The prior's grid.
+        routed (RoutingResult, optional): The router's output the route
+            came from (per-layer expert probabilities).
+        router_input (Tensor, optional): (B * T, D) degradation embeddings
+            the router read, T per image (whole images or routing tiles).
+        num_tiles (int): T. Default: 1.
     """
 
     def __init__(self,
@@ -85,7 +90,10 @@ class RestorePlan:
                  image_hw: HW,
                  pad_multiple: int,
                  prior: Optional[torch.Tensor] = None,
-                 grid_hw: Optional[HW] = None) -> None:
+                 grid_hw: Optional[HW] = None,
+                 routed=None,
+                 router_input: Optional[torch.Tensor] = None,
+                 num_tiles: int = 1) -> None:
         self._restore_with_route = restore_with_route
         self.routing = routing
         self.route = route
@@ -93,6 +101,9 @@ class RestorePlan:
         self.pad_multiple = pad_multiple
         self.prior = prior
         self.grid_hw = grid_hw
+        self.routed = routed
+        self.router_input = router_input
+        self.num_tiles = num_tiles
 
     def __call__(self, region: torch.Tensor, box: Box) -> torch.Tensor:
         """Restore one region of the images.

@@ -450,7 +450,8 @@ class SLERRestorer(BaseEditModel):
         return RestorePlan(self.restore_with_route,
                            self.inference_routing(routed), routed.indices,
                            tuple(inputs.shape[-2:]), self.pad_multiple,
-                           encoded.prior, encoded.grid_hw)
+                           encoded.prior, encoded.grid_hw, routed,
+                           encoded.router_input, encoded.num_tiles)
 
     def _restore(self, inputs: torch.Tensor,
                  soft: bool) -> Tuple[torch.Tensor, RoutingResult]:

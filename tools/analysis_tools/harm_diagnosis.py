@@ -62,10 +62,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description='Harm of own, oracle and soft routes per image, on the '
         'test sets or a validation split of the training photos',
         epilog=TRACEBACK_EPILOG)
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', nargs='?', help='config file path')
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint file')
     parser.add_argument(
-        '--routes', required=True,
+        '--routes',
         help='route_stats.json of the same checkpoint (training paths)')
     parser.add_argument(
         '--split', choices=['test', 'val'], default='test',
@@ -77,7 +77,86 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'all the mini benchmark\'s)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument('--device', default='cpu')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--summarize', nargs='+', metavar='JSON',
+        help='print the tables of these results files (one per seed) and '
+        'exit')
+    args = parser.parse_args(argv)
+    if not args.summarize:
+        for name, flag in (('config', 'CONFIG'), ('checkpoint',
+                                                  'CHECKPOINT'),
+                           ('routes', '--routes')):
+            if getattr(args, name) is None:
+                parser.error(f'give {flag} (or --summarize)')
+    return args
+
+
+def _mean_sd(values: List[float]) -> str:
+    values = np.asarray(values, dtype=float)
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f'{values.mean():.2f} ± {sd:.2f}'
+
+
+def summarize_files(paths: Sequence[str]) -> str:
+    """Markdown: per set, PSNR and harm rate of each way (mean ± sd over
+    the files), and the averages over singles and mixes."""
+    runs = []
+    for path in paths:
+        with open(path, encoding='utf-8') as f:
+            runs.append(json.load(f)['sets'])
+    names = list(runs[0])
+    groups = [('singles', [n for n in names if '+' not in n]),
+              ('mixes', [n for n in names if '+' in n])]
+    ways = [w for w in WAYS if all(f'{w}_psnr' in r[names[0]] for r in runs)]
+    lines = [
+        f'PSNR (dB) / harm rate (%), mean ± sd over {len(runs)} run(s); '
+        '"oracle": each degradation\'s training path (a mix: the best of '
+        'its components\' paths per image); "-": no training path', '',
+        '| set | input | ' + ' | '.join(ways) + ' | on path |',
+        '|---|---|' + '---|' * len(ways) + '---|'
+    ]
+
+    def cell(name, way):
+        if f'{way}_psnr' not in runs[0][name]:
+            return '-'
+        return (_mean_sd([r[name][f'{way}_psnr'] for r in runs]) + ' / ' +
+                f'{100 * np.mean([r[name][f"{way}_harm"] for r in runs]):.0f}'
+                ' %')
+
+    for name in names:
+        lines.append(f'| {name} | {runs[0][name]["input_psnr"]:.2f} | ' +
+                     ' | '.join(cell(name, w) for w in ways) +
+                     f' | {np.mean([r[name]["on_path_share"] for r in runs]):.2f} |')
+    for label, members in groups:
+        row = []
+        for way in ways:
+            have = [n for n in members if f'{way}_psnr' in runs[0][n]]
+            if len(have) < len(members):
+                row.append('-')
+                continue
+            per_run = [np.mean([r[n][f'{way}_psnr'] for n in have])
+                       for r in runs]
+            harm = np.mean([[r[n][f'{way}_harm'] for n in have]
+                            for r in runs])
+            row.append(f'{_mean_sd(per_run)} / {100 * harm:.0f} %')
+        lines.append(f'| **average, {label}** | | ' + ' | '.join(row) +
+                     ' | |')
+    thresholds = list(runs[0][names[0]]['soft_when_unsure'])
+    lines += ['', 'Soft routing for the images whose lowest top-expert '
+              'probability is below t (t = 0: never, own routes; t > 1: '
+              'always): PSNR / harm rate, averaged over the sets and runs',
+              '', '| group | ' + ' | '.join(f't = {t}' for t in thresholds)
+              + ' |', '|---|' + '---|' * len(thresholds)]
+    for label, members in groups:
+        cells = []
+        for t in thresholds:
+            psnr_ = np.mean([[r[n]['soft_when_unsure'][t]['psnr']
+                              for n in members] for r in runs])
+            harm = np.mean([[r[n]['soft_when_unsure'][t]['harm']
+                             for n in members] for r in runs])
+            cells.append(f'{psnr_:.2f} / {100 * harm:.0f} %')
+        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def psnr(pred: torch.Tensor, gt: torch.Tensor) -> float:
@@ -169,6 +248,10 @@ def summarize(rows: List[dict]) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
+    if args.summarize:
+        text = summarize_files(args.summarize)
+        print(text)
+        return dict(text=text)
     for what, path in (('config file', args.config),
                        ('checkpoint', args.checkpoint),
                        ('--routes', args.routes)):

@@ -206,4 +206,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    # As restore_images.py and the demo: the tools' allocator setting
+    # (freed memory kept in the process) is part of what is measured.
+    from sler_ir_mm.utils.cli import run_main
+    run_main(main)

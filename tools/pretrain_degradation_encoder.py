@@ -43,7 +43,6 @@ warnings.filterwarnings('ignore', category=FutureWarning)
 
 # Importing the plugin first applies its runtime fixes (numpy 2).
 import sler_ir_mm  # noqa: F401,E402,I001
-import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -52,6 +51,8 @@ from mmagic.registry import MODELS  # noqa: E402
 from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
     calibrate_pretrained_encoder, classify_tiles,
     pretrain_degradation_encoder)
+from sler_ir_mm.models.encoders import \
+    load_degradation_prototypes  # noqa: E402
 from sler_ir_mm.models.encoders.encoder_recipe import (  # noqa: E402
     DEFAULT_CACHE_DIR, ENCODER_TYPE, cached_encoder_path, check_recipe,
     read_encoder_meta, recipe_key)
@@ -150,17 +151,15 @@ def recipe_from(cfg: Config, args: argparse.Namespace) -> tuple:
 
 
 def load_classifier(path: str, recipe: dict):
-    """The pretrained tower and its prototypes, as a classifier."""
-    obj = torch.load(path, map_location='cpu', weights_only=True)
+    """The pretrained tower and its prototypes, as a classifier:
+    images in [0, 1] -> class logits (as the pretraining computed them)."""
     encoder = dict(recipe['encoder'], checkpoint=path, random_init=False,
                    frozen=True)
     tower = MODELS.build(encoder).eval()
-    protos = torch.nn.functional.normalize(obj['prototypes'], dim=-1)
-    scale = obj['logit_scale'].exp()
+    prototypes = load_degradation_prototypes(path)
 
     def logits(images):
-        emb = torch.nn.functional.normalize(tower(images).cls, dim=-1)
-        return scale * emb @ protos.t()
+        return prototypes.logit_scale * prototypes.cosines(tower(images).cls)
 
     return logits
 

@@ -145,9 +145,9 @@ def recognize(model: nn.Module, plan) -> Optional[Recognition]:
                            _centers_similarity(model.router, routed), None,
                            None, 'centers', layer_scores, route)
     # The router read num_tiles views of each image, image-major.
-    views = embeddings[:plan.num_tiles].float()
-    probs = prototypes.probabilities(views).mean(0).cpu()
-    similarity = float(prototypes.cosines(views).max(-1).values.mean())
+    cosines = prototypes.cosines(embeddings[:plan.num_tiles].float())
+    probs = (prototypes.logit_scale * cosines).softmax(-1).mean(0).cpu()
+    similarity = float(cosines.max(-1).values.mean())
     scores = {
         name: round(float(p), 4)
         for name, p in zip(prototypes.classes, probs)

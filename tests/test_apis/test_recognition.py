@@ -7,6 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from tiny_models import tiny_encoder_recipe
 
 from sler_ir_mm.apis import Recognition, init_restorer, restore_image
 from sler_ir_mm.engine.degradation_pretraining import (
@@ -20,20 +21,9 @@ CLASSES = ['denoise', 'derain', 'dehaze', 'deblur', 'lowlight']
 
 
 def tiny_recipe(**kwargs):
-    recipe = dict(
-        name='tiny_recognition',
-        encoder=dict(
-            type='CLIPImageEncoder',
-            vision_cfg=dict(image_size=32, layers=1, width=16, patch_size=8,
-                            head_width=8),
-            embed_dim=8,
-            random_init=True),
-        data=dict(type='SyntheticDegradationDataset',
-                  photos=['camera', 'coins'], crop_size=40, view_size=32),
-        iters=6, batch_size=4, lr=1e-3, weight_decay=0.0, warmup_iters=2,
-        seed=0, val_samples=16, save_interval=100)
-    recipe.update(kwargs)
-    return recipe
+    return tiny_encoder_recipe(
+        **dict(dict(name='tiny_recognition', val_samples=16,
+                    save_interval=100), **kwargs))
 
 
 @pytest.fixture(scope='module', autouse=True)

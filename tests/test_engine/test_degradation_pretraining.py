@@ -7,6 +7,7 @@ import os.path as osp
 import pytest
 import torch
 from mmagic.registry import MODELS
+from tiny_models import TINY_ENCODER_RECIPE, tiny_encoder_recipe
 
 from sler_ir_mm.engine.degradation_pretraining import (
     PRETRAIN_THREADS, ensure_pretrained_encoder, pretrain_degradation_encoder,
@@ -18,24 +19,11 @@ from sler_ir_mm.models.encoders.encoder_recipe import (
     recipe_key)
 from sler_ir_mm.utils.errors import SLERIRError
 
-TOWER = dict(
-    type='CLIPImageEncoder',
-    vision_cfg=dict(image_size=32, layers=1, width=16, patch_size=8,
-                    head_width=8),
-    embed_dim=8,
-    random_init=True)
+TOWER = TINY_ENCODER_RECIPE['encoder']
 
 
 def tiny_recipe(**kwargs):
-    recipe = dict(
-        name='tiny',
-        encoder=TOWER,
-        data=dict(type='SyntheticDegradationDataset',
-                  photos=['camera', 'coins'], crop_size=40, view_size=32),
-        iters=6, batch_size=4, lr=1e-3, weight_decay=0.0, warmup_iters=2,
-        seed=0, val_samples=8, save_interval=2)
-    recipe.update(kwargs)
-    return recipe
+    return tiny_encoder_recipe(**kwargs)
 
 
 def weights(path):

@@ -8,6 +8,7 @@ import os.path as osp
 import pytest
 import torch
 from make_smoke_pairs import make_smoke_pairs
+from tiny_models import tiny_encoder_recipe
 from tool_runner import load_tool
 
 from sler_ir_mm.apis import Recognition
@@ -15,18 +16,8 @@ from sler_ir_mm.engine.degradation_pretraining import \
     ensure_pretrained_encoder
 
 TOOL = osp.join('tools', 'analysis_tools', 'recognition_accuracy.py')
-RECIPE = dict(
-    name='tiny_recognition_tool',
-    encoder=dict(
-        type='CLIPImageEncoder',
-        vision_cfg=dict(image_size=32, layers=1, width=16, patch_size=8,
-                        head_width=8),
-        embed_dim=8,
-        random_init=True),
-    data=dict(type='SyntheticDegradationDataset', photos=['camera', 'coins'],
-              crop_size=40, view_size=32),
-    iters=4, batch_size=4, lr=1e-3, weight_decay=0.0, warmup_iters=1,
-    seed=0, val_samples=8, save_interval=100)
+RECIPE = tiny_encoder_recipe(name='tiny_recognition_tool', iters=4,
+                             warmup_iters=1, save_interval=100)
 CONFIG = """
 _base_ = [{smoke!r}]
 model = dict(degradation_encoder=dict(

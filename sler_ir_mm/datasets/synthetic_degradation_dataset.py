@@ -9,6 +9,7 @@ from mmagic.registry import DATASETS
 from torch.utils.data import Dataset
 
 from sler_ir_mm.utils import check_float_range, check_int
+from .dead_leaves import dead_leaves_image
 from .mini_benchmark import TRAIN_PHOTOS, TRAIN_SHORT_SIDE, load_photo
 from .synthetic_degradations import DEGRADATIONS
 
@@ -86,6 +87,10 @@ class SyntheticDegradationDataset(Dataset):
             relative to a short side of 192 pixels. Default: (0.6, 1.5).
         noise_sigma (tuple[float, float]): Range of the noise sigma, in
             [0, 255] units. Default: (10, 55).
+        dead_leaves (int): Synthetic dead-leaves scenes
+            (:func:`~sler_ir_mm.datasets.dead_leaves.dead_leaves_image`,
+            seeds 0 .. n-1) drawn from as often as each photo, so that the
+            content is not only a few photos'. Default: 0.
     """
 
     def __init__(self,
@@ -97,7 +102,8 @@ class SyntheticDegradationDataset(Dataset):
                  view_size: int = 64,
                  view_scale: Sequence[float] = (0.8, 1.25),
                  photo_scale: Sequence[float] = (0.6, 1.5),
-                 noise_sigma: Sequence[float] = (10.0, 55.0)) -> None:
+                 noise_sigma: Sequence[float] = (10.0, 55.0),
+                 dead_leaves: int = 0) -> None:
         if isinstance(photos, str) or not photos:
             raise ValueError(f'photos must be a non-empty list of '
                              f'scikit-image photo names, got {photos!r}')
@@ -111,6 +117,7 @@ class SyntheticDegradationDataset(Dataset):
         check_int('seed', seed, minimum=0)
         check_int('crop_size', crop_size, minimum=8)
         check_int('view_size', view_size, minimum=8)
+        check_int('dead_leaves', dead_leaves, minimum=0)
         for name, rng in (('view_scale', view_scale),
                           ('photo_scale', photo_scale),
                           ('noise_sigma', noise_sigma)):
@@ -119,6 +126,10 @@ class SyntheticDegradationDataset(Dataset):
             check_float_range(f'{name}[0]', rng[0], 0.0, float(rng[1]),
                               low_open=True)
         self.photos = tuple(photos)
+        self.dead_leaves = dead_leaves
+        # What a sample is cut from: the photos, then the synthetic scenes.
+        self.sources = self.photos + tuple(
+            f'dead_leaves_{i}' for i in range(dead_leaves))
         self.tasks = tuple(tasks)
         self.num_samples = num_samples
         self.seed = seed
@@ -145,11 +156,16 @@ class SyntheticDegradationDataset(Dataset):
                 img = cv2.resize(img, (round(w * scale), round(h * scale)),
                                  interpolation=cv2.INTER_AREA)
                 images[name] = img.astype(np.float32) / 255.0
+            for i in range(self.dead_leaves):
+                images[f'dead_leaves_{i}'] = dead_leaves_image(
+                    i, size=(TRAIN_SHORT_SIDE, TRAIN_SHORT_SIDE * 3 // 2)
+                ).astype(np.float32) / 255.0
             self._images = images
         return self._images
 
     def _clean_crop(self, rng: np.random.Generator) -> np.ndarray:
-        img = self.images[self.photos[int(rng.integers(len(self.photos)))]]
+        img = self.images[self.sources[int(rng.integers(len(
+            self.sources)))]]
         scale = float(rng.uniform(*self.photo_scale))
         h, w = img.shape[:2]
         size = (max(self.crop_size, round(w * scale)),

@@ -65,14 +65,20 @@ def test_a_stale_table_is_found_and_rewritten(tool, repo_root, tmp_path,
     for name in ('README.md', 'metafile.yml'):
         shutil.copy(osp.join(repo_root, name), root / name)
     shutil.copytree(osp.join(repo_root, 'docs'), root / 'docs')
-    shutil.copytree(
-        osp.join(repo_root, 'results', 'mini_study_v1'),
-        root / 'results' / 'mini_study_v1')
+    for study in ('mini_study_v1', 'mini_study_v2'):
+        shutil.copytree(osp.join(repo_root, 'results', study),
+                        root / 'results' / study)
     assert tool.main(['--check', '--root', str(root)]) == []
-    # A figure edited by hand in two places.
+    # A figure edited by hand in two places (README's table is version
+    # 2's, the metafile's version 1's).
     readme = (root / 'README.md').read_text()
-    (root / 'README.md').write_text(
-        readme.replace('23.26 ± 0.27', '23.99 ± 0.27'))
+    with open(osp.join(repo_root, 'results', 'mini_study_v2',
+                       'summary.json')) as f:
+        sler = {r['name']: r for r in json.load(f)['rows']}['sler_ir']
+    mean = sler['averages']['single']['PSNR']
+    figure = f'| {mean["mean"]:.2f} ± {mean["sd"]:.2f} |'
+    assert figure in readme
+    (root / 'README.md').write_text(readme.replace(figure, '| 99.99 ± 0.01 |'))
     meta = (root / 'metafile.yml').read_text()
     (root / 'metafile.yml').write_text(
         meta.replace('Average PSNR: 23.26', 'Average PSNR: 24.00'))

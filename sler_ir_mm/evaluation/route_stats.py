@@ -35,6 +35,23 @@ def _as_routes(routes: ArrayLike,
     return routes.astype(np.int64)
 
 
+def training_paths(route_stats: Mapping) -> Dict[str, List[int]]:
+    """Task -> its main path on the training patches, from the
+    ``route_stats.json`` that ``tools/analysis_tools/route_stats.py``
+    writes (what "on its task's path" means for a test image).
+
+    Raises:
+        ValueError: The file has no training split (it was written with
+            ``--splits test`` only).
+    """
+    try:
+        tasks = route_stats['splits']['train']['tasks']
+    except (KeyError, TypeError):
+        raise ValueError('no training split in this route_stats.json '
+                         '(route_stats.py --splits train test)') from None
+    return {t: [int(e) for e in v['main_path']] for t, v in tasks.items()}
+
+
 def path_histogram(routes: ArrayLike) -> List[tuple]:
     """``(path, count)`` of each distinct route, most common first (ties in
     path order, so the result does not depend on the image order).

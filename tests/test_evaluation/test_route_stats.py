@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from sler_ir_mm.evaluation.route_stats import training_paths
 from sler_ir_mm.models.routers import SphericalRouter
 from sler_ir_mm.evaluation.route_stats import (center_angles, expert_usage,
                                           format_path, format_route_stats,
@@ -181,3 +182,11 @@ def test_routing_diagnostics_and_format(tmp_path):
     out = plot_cosine_matrices(dict(test=test), str(tmp_path / 'cos.png'))
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_training_paths_reads_the_training_split():
+    stats = dict(splits=dict(train=dict(tasks=dict(
+        derain=dict(main_path=[0, 2, 1]), dehaze=dict(main_path=[1, 1, 0])))))
+    assert training_paths(stats) == dict(derain=[0, 2, 1], dehaze=[1, 1, 0])
+    with pytest.raises(ValueError, match='no training split'):
+        training_paths(dict(splits=dict(test={})))

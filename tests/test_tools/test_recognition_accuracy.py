@@ -65,9 +65,12 @@ def test_smoke_run(tool, repo_root, tmp_path, monkeypatch):
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    routes = tmp_path / 'route_stats.json'
+    routes.write_text(json.dumps(dict(splits=dict(train=dict(tasks=dict(
+        noise=dict(main_path=[0] * 8)))))))
     try:
         result = tool.main([str(config), ckpt, '--per-photo', '1', '--out',
-                            'rec.json'])
+                            'rec.json', '--routes', str(routes)])
     finally:
         torch.set_num_threads(threads)
     with open(tmp_path / 'rec.json') as f:
@@ -77,7 +80,41 @@ def test_smoke_run(tool, repo_root, tmp_path, monkeypatch):
     # The smoke sets' tasks are not among the classes: counted, not scored.
     assert set(result['test_sets']) == {'noise', 'dark', 'clean'}
     assert result['test_sets']['noise']['accuracy'] is None
+    # A set with a training path gets the route-given-recognition counts.
+    route = result['test_sets']['noise']['route']
+    assert route['path'] == '0-0-0-0-0-0-0-0'
+    assert sum(route[k] for k in ('right_on', 'right_off', 'wrong_on',
+                                  'wrong_off')) == \
+        result['test_sets']['noise']['images']
+    assert 'route' not in result['test_sets']['dark']
     outside = result['outside']
     assert list(outside)[:2] == ['clean', 'denoise']
     assert outside['denoise']['images'] == 3
     assert 0 <= outside['dehaze+denoise']['accuracy'] <= 1
+
+
+def test_route_given_recognition(tool):
+    def with_route(label, route):
+        return rec(label, False)._replace(route=route)
+
+    recs = [with_route('deblur', [0, 1]), with_route('deblur', [1, 1]),
+            with_route('dehaze', [0, 1]), with_route('dehaze', [1, 0])]
+    row = tool.route_given_recognition(recs, ['deblur'], [0, 1])
+    assert (row['right_on'], row['right_off'], row['wrong_on'],
+            row['wrong_off']) == (1, 1, 1, 1)
+    assert row['on_path'] == 0.5 and row['path'] == '0-1'
+    assert row['on_path_if_recognised'] == 0.5
+    assert row['on_path_if_not'] == 0.5
+    none = tool.route_given_recognition(recs[:2], ['deblur'], [0, 1])
+    assert none['on_path_if_not'] is None
+
+
+def test_routes_without_a_training_split(tool, tmp_path):
+    routes = tmp_path / 'r.json'
+    routes.write_text(json.dumps(dict(splits=dict(test={}))))
+    cfg = tmp_path / 'c.py'
+    cfg.write_text('')
+    ckpt = tmp_path / 'c.pth'
+    ckpt.write_bytes(b'')
+    with pytest.raises(SystemExit, match='no training split'):
+        tool.main([str(cfg), str(ckpt), '--routes', str(routes)])

@@ -50,6 +50,8 @@ from sler_ir_mm.datasets.dataset_cfgs import \
 from sler_ir_mm.datasets.evaluation_images import (  # noqa: E402
     config_test_sets, mini_validation_sets)
 from sler_ir_mm.datasets.mini_benchmark import TRAIN_PHOTOS  # noqa: E402
+from sler_ir_mm.evaluation.route_stats import \
+    training_paths  # noqa: E402
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 WAYS = ('own', 'oracle', 'soft', 'snap')
@@ -165,17 +167,6 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor) -> float:
     return float('inf') if mse == 0 else 10 * np.log10(255.**2 / mse)
 
 
-def training_paths(route_stats: dict) -> Dict[str, List[int]]:
-    """Task -> main path on the training patches."""
-    try:
-        tasks = route_stats['splits']['train']['tasks']
-    except KeyError:
-        raise SystemExit('--routes: no training split in this '
-                         'route_stats.json (route_stats.py --splits train '
-                         'test)') from None
-    return {t: list(v['main_path']) for t, v in tasks.items()}
-
-
 @torch.no_grad()
 def diagnose_image(model, img: torch.Tensor, gt: torch.Tensor,
                    oracle_paths: List[List[int]],
@@ -258,7 +249,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         if not osp.isfile(path):
             raise SystemExit(f'{what} not found: {path}')
     with open(args.routes, encoding='utf-8') as f:
-        paths = training_paths(json.load(f))
+        try:
+            paths = training_paths(json.load(f))
+        except ValueError as err:
+            raise SystemExit(f'--routes: {err}') from None
     model = init_restorer(args.config, args.checkpoint, args.device)
     if not hasattr(model, 'route_encoded'):
         raise SystemExit(f'{args.config}: not a routed (SLER-IR) model')

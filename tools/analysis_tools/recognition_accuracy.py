@@ -46,6 +46,8 @@ from sler_ir_mm.datasets.dataset_cfgs import \
     quiet_metainfo_notices  # noqa: E402
 from sler_ir_mm.datasets.generalization_photos import (  # noqa: E402
     MIXES, PHOTOS, TASKS, degrade, photo_crops)
+from sler_ir_mm.evaluation.route_stats import \
+    training_paths  # noqa: E402
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
 
 CLEAN = 'clean'
@@ -64,6 +66,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=int,
         default=3,
         help='random crops per photo outside the benchmark (default: 3)')
+    parser.add_argument(
+        '--routes',
+        help='route_stats.json of the same checkpoint: then, per single '
+        'test set, how often an image is on its task\'s training path '
+        'when its degradation is recognised and when it is not (does the '
+        'route go wrong where the recognition is right?)')
     parser.add_argument(
         '--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
     args = parser.parse_args(argv)
@@ -101,6 +109,29 @@ def score(recognitions: Sequence, truth: Sequence[str]) -> dict:
     return row
 
 
+def route_given_recognition(recognitions: Sequence, truth: Sequence[str],
+                            path: Sequence[int]) -> dict:
+    """Images of a set by (recognised right?, on the training path?), and
+    the share on the path among the recognised and the unrecognised."""
+    right = [r.label in truth for r in recognitions]
+    on = [list(r.route) == list(path) for r in recognitions]
+    count = dict(right_on=0, right_off=0, wrong_on=0, wrong_off=0)
+    for is_right, is_on in zip(right, on):
+        count[f'{"right" if is_right else "wrong"}_'
+              f'{"on" if is_on else "off"}'] += 1
+
+    def share(on_, off_):
+        total = count[on_] + count[off_]
+        return None if total == 0 else count[on_] / total
+
+    return dict(
+        count,
+        path='-'.join(map(str, path)),
+        on_path=float(np.mean(on)),
+        on_path_if_recognised=share('right_on', 'right_off'),
+        on_path_if_not=share('wrong_on', 'wrong_off'))
+
+
 def outside_images(per_photo: int) -> Dict[str, List[torch.Tensor]]:
     """Clean, single-degradation and mixed crops of the photos outside the
     benchmark, by degradation name ('a+b' for a mix)."""
@@ -119,9 +150,17 @@ def outside_images(per_photo: int) -> Dict[str, List[torch.Tensor]]:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     for what, path in (('config file', args.config),
-                       ('checkpoint', args.checkpoint)):
-        if not osp.isfile(path):
+                       ('checkpoint', args.checkpoint),
+                       ('--routes', args.routes)):
+        if path is not None and not osp.isfile(path):
             raise SystemExit(f'{what} not found: {path}')
+    paths = {}
+    if args.routes:
+        with open(args.routes, encoding='utf-8') as f:
+            try:
+                paths = training_paths(json.load(f))
+            except ValueError as err:
+                raise SystemExit(f'--routes: {err}') from None
     model = init_restorer(args.config, args.checkpoint, args.device)
     if not hasattr(model, 'plan_restore'):
         raise SystemExit(f'{args.config}: {type(model).__name__} does not '
@@ -144,6 +183,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         recs = recognise(model, data['inputs'])
         test_sets[name] = dict(score(recs, truth_of(data['task'])),
                                task=data['task'])
+        if data['task'] in paths:
+            test_sets[name]['route'] = route_given_recognition(
+                recs, truth_of(data['task']), paths[data['task']])
         if not clean:
             # Every set holds the same clean cells: score them once.
             clean = recognise(model, data['targets'])
@@ -168,6 +210,19 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f'| {name} | {row["images"]} | {acc} | '
                   f'{row["unlike_rate"]:.2f} | '
                   f'{row["mean_similarity"]:.2f} |')
+    routed = [(n, r['route']) for n, r in test_sets.items() if 'route' in r]
+    if routed:
+        print('\nroutes and recognition: | set | on the training path | on it '
+              'when recognised | on it when not | recognised, off the path |')
+
+        def pct(value):
+            return '-' if value is None else f'{value:.2f}'
+
+        for name, row in routed:
+            print(f'| {name} | {row["on_path"]:.2f} | '
+                  f'{pct(row["on_path_if_recognised"])} | '
+                  f'{pct(row["on_path_if_not"])} | '
+                  f'{row["right_off"]} of {sum(row[k] for k in ("right_on", "right_off", "wrong_on", "wrong_off"))} |')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w', encoding='utf-8') as f:

@@ -67,7 +67,7 @@ for _name in ('alpha0p5', 'alpha2', 'c2', 'c4', 'classifier_l1',
                                                                [DIAGNOSTICS])
 for _name in ('alpha0p5', 'alpha2', 'c2', 'c4', 'classifier_l1',
               'classifier_l1_cls', 'dead_leaves_encoder', 'earlier',
-              'hc_batch_mean', 'soft_routing', 'wo_glgf'):
+              'hc_batch_mean', 'margin1', 'soft_routing', 'wo_glgf'):
     EXPECTED[f'configs/ablations/mini/sler_ir_mini_5task_{_name}.py'] = (
         MINI, [DIAGNOSTICS])
 # Not two-stage: an iteration-based smoke run.

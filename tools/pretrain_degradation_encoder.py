@@ -159,7 +159,7 @@ def load_classifier(path: str, recipe: dict):
     prototypes = load_degradation_prototypes(path)
 
     def logits(images):
-        return prototypes.logit_scale * prototypes.cosines(tower(images).cls)
+        return prototypes.logits(tower(images).cls)
 
     return logits
 

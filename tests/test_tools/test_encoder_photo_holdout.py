@@ -1,12 +1,15 @@
 """tools/analysis_tools/encoder_photo_holdout.py: recipe variants of the
 degradation tower pretrained with training photos held out and scored on
 them (a tiny tower, a few iterations)."""
+import glob
 import json
 import os.path as osp
 
 import pytest
 from tiny_models import tiny_encoder_recipe
 from tool_runner import load_tool
+
+from sler_ir_mm.models.encoders.encoder_recipe import read_encoder_meta
 
 TOOL = osp.join('tools', 'analysis_tools', 'encoder_photo_holdout.py')
 RECIPE = tiny_encoder_recipe(name='tiny_holdout', iters=3, warmup_iters=1,
@@ -46,8 +49,10 @@ def test_variants_are_trained_without_the_held_out_photos(tool, config,
     # Ten sets (singles and mixes), a share of images each.
     assert len(leaves['mean']) == 10
     assert all(0 <= v <= 1 for v in leaves['mean'].values())
-    meta = tool.read_encoder_meta(str(tmp_path / 'towers' / 'leaves' /
-                                      'fold0.pth'))
+    towers = sorted(glob.glob(str(tmp_path / 'towers' / 'leaves' /
+                                  '*_fold0-*.pth')))
+    assert len(towers) == 1
+    meta = read_encoder_meta(towers[0])
     data = meta['recipe']['data']
     assert 'coins' not in data['photos'] and 'moon' in data['photos']
     assert data['dead_leaves'] == 2 and meta['recipe']['iters'] == 2
@@ -70,10 +75,13 @@ def test_bad_arguments(tool, config, capsys, argv, match):
     assert match in capsys.readouterr().err
 
 
-def test_a_tower_of_another_recipe_is_left_alone(tool, config, tmp_path):
+def test_a_changed_variant_gets_a_tower_of_its_own(tool, config, tmp_path):
     towers = tmp_path / 'towers'
     tool.main([config, '--work-dir', str(towers), '--folds', 'coins',
                '--variant', 'base'])
-    with pytest.raises(SystemExit, match='not written by this recipe'):
-        tool.main([config, '--work-dir', str(towers), '--folds', 'coins',
-                   '--variant', 'base', 'iters=2'])
+    first = sorted(glob.glob(str(towers / 'base' / '*.pth')))
+    tool.main([config, '--work-dir', str(towers), '--folds', 'coins',
+               '--variant', 'base', 'iters=2'])
+    both = sorted(glob.glob(str(towers / 'base' / '*.pth')))
+    # Cached by recipe key: the earlier tower is kept, never overwritten.
+    assert len(first) == 1 and len(both) == 2 and first[0] in both

@@ -11,8 +11,9 @@ A mix counts as named when the top class is one of its components. Images
 are classified on routing tiles of the config's ``route_tile_size``, as a
 model routes them.
 
-Each pretraining is cached under ``--work-dir`` (and resumes when stopped),
-so a rerun only scores. Example (the study of issue 22)::
+Each tower is cached under ``--work-dir/<variant>/`` by its recipe key, as
+a config's tower is (``ensure_pretrained_encoder``; a stopped pretraining
+resumes), so a rerun only scores. Example (the study of issue 22)::
 
     python tools/analysis_tools/encoder_photo_holdout.py \\
         configs/sler_ir_mini_5task.py --work-dir work_dirs/encoder_holdout \\
@@ -41,19 +42,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmagic.registry import MODELS  # noqa: E402
 
 from sler_ir_mm.datasets.evaluation_images import \
     mini_validation_sets  # noqa: E402
 from sler_ir_mm.datasets.mini_benchmark import TRAIN_PHOTOS  # noqa: E402
 from sler_ir_mm.engine.degradation_pretraining import (  # noqa: E402
-    classify_tiles, pretrain_degradation_encoder)
-from sler_ir_mm.models.encoders import \
-    load_degradation_prototypes  # noqa: E402
+    classify_tiles, ensure_pretrained_encoder)
 from sler_ir_mm.models.encoders.encoder_recipe import (  # noqa: E402
-    ENCODER_TYPE, check_recipe, read_encoder_meta, recipe_key)
+    ENCODER_TYPE, check_recipe)
+from sler_ir_mm.models.encoders.pretrained_degradation_encoder import \
+    pretrained_degradation_encoder  # noqa: E402
 from sler_ir_mm.utils.cli import TRACEBACK_EPILOG, run_main  # noqa: E402
-from sler_ir_mm.utils.file_lock import file_lock  # noqa: E402
 
 # Two folds of four held-out photos (the test sets have four), each
 # mixing everyday scenes with textures and scientific images.
@@ -139,41 +138,25 @@ def variant_recipe(base: dict, overrides: Dict[str, object],
     return check_recipe(recipe)
 
 
-def trained_tower(recipe: dict, path: str) -> str:
-    """Pretrain ``recipe`` into ``path`` unless it already holds it (two
-    processes scoring the same variant wait for one to train it)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with file_lock(path):
-        if osp.exists(path):
-            meta = read_encoder_meta(path)
-            if meta is not None and \
-                    meta.get('recipe_key') == recipe_key(recipe):
-                return path
-            raise SystemExit(f'{path} exists and was not written by this '
-                             'recipe; remove it or give another --work-dir')
-        pretrain_degradation_encoder(recipe, path)
-    return path
-
-
-@torch.no_grad()
-def recognition_scores(recipe: dict, path: str, sets: Dict[str, dict],
+def recognition_scores(recipe: dict, cache_dir: str, sets: Dict[str, dict],
                        tile: Optional[int]) -> Dict[str, float]:
     """Share of each set's images whose top class is (one component of)
-    its degradation."""
-    tower = MODELS.build(
-        dict(recipe['encoder'], checkpoint=path, random_init=False,
-             frozen=True)).eval()
-    prototypes = load_degradation_prototypes(path)
+    its degradation, by the recipe's tower (pretrained into ``cache_dir``
+    first when missing)."""
+    ensure_pretrained_encoder(recipe, cache_dir)
+    tower = pretrained_degradation_encoder(recipe, cache_dir).eval()
+    prototypes = tower.degradation_prototypes
 
     def logits(images):
-        return prototypes.logit_scale * prototypes.cosines(tower(images).cls)
+        return prototypes.logits(tower(images).cls)
 
     scores = OrderedDict()
-    for name, data in sets.items():
-        truth = data['task'].split('+')
-        pred = classify_tiles(logits, data['inputs'], tile)['pred']
-        scores[name] = float(
-            np.mean([prototypes.classes[p] in truth for p in pred]))
+    with torch.no_grad():
+        for name, data in sets.items():
+            truth = data['task'].split('+')
+            pred = classify_tiles(logits, data['inputs'], tile)['pred']
+            scores[name] = float(
+                np.mean([prototypes.classes[p] in truth for p in pred]))
     return scores
 
 
@@ -225,10 +208,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             photos = [p for p in TRAIN_PHOTOS if p not in fold]
             recipe = variant_recipe(base, overrides, photos,
                                     f'{base["name"]}_{name}_fold{k}')
-            path = trained_tower(
-                recipe, osp.join(args.work_dir, name, f'fold{k}.pth'))
             sets = mini_validation_sets(fold)
-            scores = recognition_scores(recipe, path, sets, tile)
+            scores = recognition_scores(recipe, osp.join(args.work_dir, name),
+                                        sets, tile)
             set_names = list(scores)
             images = len(next(iter(sets.values()))['inputs'])
             per_fold.append(dict(held_out=list(fold), scores=scores))

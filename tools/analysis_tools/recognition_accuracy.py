@@ -126,6 +126,7 @@ def route_given_recognition(recognitions: Sequence, truth: Sequence[str],
 
     return dict(
         count,
+        images=len(recognitions),
         path='-'.join(map(str, path)),
         on_path=float(np.mean(on)),
         on_path_if_recognised=share('right_on', 'right_off'),
@@ -222,7 +223,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f'| {name} | {row["on_path"]:.2f} | '
                   f'{pct(row["on_path_if_recognised"])} | '
                   f'{pct(row["on_path_if_not"])} | '
-                  f'{row["right_off"]} of {sum(row[k] for k in ("right_on", "right_off", "wrong_on", "wrong_off"))} |')
+                  f'{row["right_off"]} of {row["images"]} |')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w', encoding='utf-8') as f:

@@ -43,10 +43,14 @@ class DegradationPrototypes(NamedTuple):
         protos = self.prototypes.to(embeddings.device, embeddings.dtype)
         return F.normalize(embeddings, dim=-1) @ protos.t()
 
+    def logits(self, embeddings: Tensor) -> Tensor:
+        """(B, N) class logits (the scaled cosines), as the pretraining's
+        classifier gives them."""
+        return self.logit_scale * self.cosines(embeddings)
+
     def probabilities(self, embeddings: Tensor) -> Tensor:
-        """(B, N) class probabilities (softmax of the scaled cosines), as
-        the pretraining's classifier gives them."""
-        return (self.logit_scale * self.cosines(embeddings)).softmax(-1)
+        """(B, N) class probabilities (softmax of :meth:`logits`)."""
+        return self.logits(embeddings).softmax(-1)
 
 
 def load_degradation_prototypes(path: str) -> Optional[DegradationPrototypes]:
